@@ -1,0 +1,21 @@
+"""The course's autograder: release student notebooks from ``source/`` and grade submissions.
+
+The command line (``python -m autograder``) is a thin layer over the keyword-only functions
+exported here.
+"""
+
+from autograder.course import Chapter, CourseLayout, find_chapters
+from autograder.grade import ClassResult, SubmissionResult, grade_folder, grade_submission
+from autograder.release import release_all, release_chapter
+
+__all__ = [
+    "Chapter",
+    "ClassResult",
+    "CourseLayout",
+    "SubmissionResult",
+    "find_chapters",
+    "grade_folder",
+    "grade_submission",
+    "release_all",
+    "release_chapter",
+]

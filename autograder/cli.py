@@ -1,0 +1,127 @@
+"""``python -m autograder``: release student notebooks, grade submissions, run the demo.
+
+A thin layer over the keyword-only API: every option's default comes from the function it calls.
+Errors the user can fix are printed as one line (exit status 2), not as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from autograder import release, reports
+from autograder.course import REPO_ROOT, get_chapter
+from autograder.errors import CourseError
+from autograder.examples import write_examples
+from autograder.grade import DEFAULT_CELL_TIMEOUT, grade_folder, print_progress
+from autograder.notebook import is_canonical, read, write
+
+DEMO_CHAPTER = "ch01_keras_api"
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    if args.check:
+        release.check_in_sync()
+        print("notebooks/ is in sync with source/")
+        return 0
+    written = release.release_all()
+    for path in written:
+        print(f"released {path.relative_to(REPO_ROOT)}")
+    return 0
+
+
+def _grade(chapter_name: str, submissions: Path, out: Path, workers: int | None,
+           cell_timeout: int) -> int:
+    chapter = get_chapter(chapter_name)
+    if not submissions.is_dir():
+        raise CourseError(f"submissions folder not found: {submissions}")
+    out = out.resolve()
+    if out == REPO_ROOT or REPO_ROOT / "source" in [out, *out.parents] or \
+            REPO_ROOT / "notebooks" in [out, *out.parents]:
+        raise CourseError(f"--out must not be inside source/ or notebooks/: {out}")
+    result = grade_folder(chapter=chapter, submissions=submissions, workers=workers,
+                          cell_timeout=cell_timeout, progress=print_progress)
+    if not result.results:
+        raise CourseError(f"no files to grade in {submissions}")
+    reports.write_all(result, out)
+    print(reports.grade_table(result))
+    print(f"\nwrote {out / 'grades.csv'} and {len(result.results)} feedback pages in "
+          f"{out / 'feedback'}")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    return _grade(args.chapter, args.submissions, args.out, args.workers, args.cell_timeout)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    for path in release.release_all():
+        print(f"released {path.relative_to(REPO_ROOT)}")
+    chapter = get_chapter(DEMO_CHAPTER)
+    submissions = args.out / "submissions"
+    for example in write_examples(chapter, submissions):
+        print(f"example submission {example.path}")
+    code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", args.workers,
+                  DEFAULT_CELL_TIMEOUT)
+    print(f"demo finished in {time.monotonic() - started:.0f} s")
+    return code
+
+
+def _cmd_fmt(args: argparse.Namespace) -> int:
+    paths = args.paths or sorted([*REPO_ROOT.glob("source/*/*.ipynb"),
+                                  *REPO_ROOT.glob("notebooks/*/*.ipynb")])
+    bad = [p for p in paths if not is_canonical(p)]
+    if args.check:
+        for p in bad:
+            print(f"not canonical: {p}")
+        return 1 if bad else 0
+    for p in bad:
+        write(read(p), p)
+        print(f"reformatted {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate notebooks/ from source/ with nbgrader")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; fail if notebooks/ differs from a fresh release")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("grade", help="grade a folder of submitted .ipynb files")
+    p.add_argument("chapter", help="chapter folder name in source/, e.g. ch01_keras_api")
+    p.add_argument("submissions", type=Path, help="folder of <student_id>.ipynb files")
+    p.add_argument("--out", type=Path, required=True, help="folder for grades.csv and feedback/")
+    p.add_argument("--workers", type=int, default=None, help="parallel kernels (default: cores)")
+    p.add_argument("--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                   help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("demo", help="release, then grade chapter 1's example submissions")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "demo")
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("fmt", help="write notebooks in the canonical form")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--check", action="store_true", help="change nothing; fail if any is not")
+    p.set_defaults(func=_cmd_fmt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,59 @@
+"""Where things live in the course repository, and what a chapter is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.errors import UnknownChapterError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CourseLayout:
+    """The folders of a course checkout (``source/`` in, ``notebooks/`` out)."""
+
+    root: Path = REPO_ROOT
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: ``source/<name>/<name>.ipynb`` released to ``notebooks/<name>/<name>.ipynb``."""
+
+    name: str
+    layout: CourseLayout = CourseLayout()
+
+    @property
+    def instructor_notebook(self) -> Path:
+        return self.layout.source / self.name / f"{self.name}.ipynb"
+
+    @property
+    def student_notebook(self) -> Path:
+        return self.layout.notebooks / self.name / f"{self.name}.ipynb"
+
+
+def find_chapters(*, layout: CourseLayout = CourseLayout()) -> list[Chapter]:
+    """Every chapter folder in ``source/`` that holds its instructor notebook, in name order."""
+    if not layout.source.is_dir():
+        return []
+    chapters = [Chapter(p.name, layout) for p in sorted(layout.source.iterdir()) if p.is_dir()]
+    return [c for c in chapters if c.instructor_notebook.is_file()]
+
+
+def get_chapter(name: str, *, layout: CourseLayout = CourseLayout()) -> Chapter:
+    """The chapter called ``name``, or an error that lists the chapters there are."""
+    chapters = find_chapters(layout=layout)
+    for chapter in chapters:
+        if chapter.name == name:
+            return chapter
+    known = ", ".join(c.name for c in chapters) or "none"
+    raise UnknownChapterError(f"no chapter {name!r} in {layout.source} (chapters: {known})")

@@ -1,0 +1,135 @@
+"""Release: turn each instructor notebook in ``source/`` into its student notebook.
+
+nbgrader's ``generate_assignment`` does the real work (stubs in place of solutions, hidden tests
+removed, checksums, locked cells).  It runs in a throwaway course directory with its own
+gradebook, so releasing never writes a database or anything else into the repository besides
+the student notebooks.  Two course-specific steps follow it:
+
+* answer cells and test cells are tagged ``raises-exception``, so nbval accepts the
+  ``NotImplementedError`` of an unanswered stub and the failing tests below it (and nothing else);
+* every notebook is written in the canonical form of :mod:`autograder.notebook`.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from traitlets.config import Config
+
+from autograder import notebook
+from autograder.course import Chapter, CourseLayout, find_chapters
+from autograder.errors import CourseError, NotInSyncError
+
+STUB_ERROR_TAG = "raises-exception"
+
+
+def _nbgrader_generate(chapter: Chapter, workdir: Path) -> Path:
+    """Run nbgrader's generate_assignment on a copy of the chapter; return its release folder."""
+    # nbgrader runs the `alembic` command of its own environment to set up the gradebook; it
+    # must be found even when the virtual environment is used without being activated.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+    course = workdir / "course"
+    shutil.copytree(chapter.instructor_notebook.parent, course / "source" / chapter.name)
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.NbGraderAPI.log_level = logging.WARNING
+    api = NbGraderAPI(config=config)
+    result = api.generate_assignment(chapter.name, force=True, create=True)
+    if not result["success"]:
+        raise CourseError(
+            f"nbgrader could not release {chapter.name}:\n{result.get('error', '')}\n"
+            f"{result.get('log', '')}"
+        )
+    return course / "release" / chapter.name
+
+
+def _mark_student_notebook(nb):
+    """Tag cells that may raise in an unanswered notebook; drop output checks (no outputs)."""
+    for cell in nb.cells:
+        cell_tags = [t for t in notebook.tags(cell) if t != notebook.CHECK_OUTPUT_TAG]
+        if notebook.is_answer_cell(cell) or notebook.is_test_cell(cell):
+            if STUB_ERROR_TAG not in cell_tags:
+                cell_tags.append(STUB_ERROR_TAG)
+        if cell_tags:
+            cell.metadata["tags"] = cell_tags
+        else:
+            cell.metadata.pop("tags", None)
+    return nb
+
+
+def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
+    """Release one chapter into ``dest/<chapter>/``, replacing what was there; list the files."""
+    out_dir = dest / chapter.name
+    with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+        released = _nbgrader_generate(chapter, Path(tmp))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        written = []
+        for src in sorted(released.rglob("*")):
+            if src.is_dir() or ".ipynb_checkpoints" in src.parts:
+                continue
+            target = out_dir / src.relative_to(released)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if src.suffix == ".ipynb":
+                notebook.write(_mark_student_notebook(notebook.read(src)), target)
+            else:
+                shutil.copy2(src, target)
+            written.append(target)
+    return written
+
+
+def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = None) -> list[Path]:
+    """Release every chapter of ``source/`` into ``dest`` (default: the course's ``notebooks/``)."""
+    dest = layout.notebooks if dest is None else dest
+    chapters = find_chapters(layout=layout)
+    if not chapters:
+        raise CourseError(f"no chapters found in {layout.source}")
+    written: list[Path] = []
+    for chapter in chapters:
+        written += release_chapter(chapter, dest=dest)
+    return written
+
+
+def out_of_sync(*, layout: CourseLayout = CourseLayout()) -> list[str]:
+    """Differences between the committed ``notebooks/`` and a fresh release of ``source/``."""
+    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
+        fresh = Path(tmp)
+        release_all(layout=layout, dest=fresh)
+        problems = []
+        committed = layout.notebooks
+        fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+        have_files = (
+            {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+            if committed.is_dir()
+            else set()
+        )
+        have_files = {p for p in have_files if ".ipynb_checkpoints" not in p.parts}
+        for rel in sorted(fresh_files - have_files):
+            problems.append(f"missing: notebooks/{rel}")
+        for rel in sorted(have_files - fresh_files):
+            problems.append(f"not from source/: notebooks/{rel}")
+        for rel in sorted(fresh_files & have_files):
+            if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
+                problems.append(f"differs from a fresh release: notebooks/{rel}")
+        return problems
+
+
+def check_in_sync(*, layout: CourseLayout = CourseLayout()) -> None:
+    """Raise :class:`NotInSyncError` naming every file that a fresh release would change."""
+    problems = out_of_sync(layout=layout)
+    if problems:
+        raise NotInSyncError(
+            "notebooks/ and source/ are not in sync; run `python -m autograder release`.\n  "
+            + "\n  ".join(problems)
+        )
