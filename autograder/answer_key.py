@@ -41,10 +41,9 @@ class TestCell:
 
 
 def _heading(cell: NotebookNode) -> str | None:
-    for line in cell.source.splitlines():
-        if line.startswith("#"):
-            return line.lstrip("#").strip()
-    return None
+    """The last heading of a markdown cell (the most specific one), if it has any."""
+    headings = [line for line in cell.source.splitlines() if line.startswith("#")]
+    return headings[-1].lstrip("#").strip() if headings else None
 
 
 @dataclass(frozen=True)

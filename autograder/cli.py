@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from autograder import release, reports
-from autograder.course import REPO_ROOT, get_chapter
+from autograder.course import REPO_ROOT, find_chapters, get_chapter
 from autograder.errors import CourseError
 from autograder.examples import write_examples
 from autograder.grade import DEFAULT_CELL_TIMEOUT, grade_folder, print_progress
 from autograder.notebook import is_canonical, read, write
+from autograder.outputs import refresh_outputs
 
 DEMO_CHAPTER = "ch01_keras_api"
 
@@ -70,6 +71,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_outputs(args: argparse.Namespace) -> int:
+    chapters = [get_chapter(name) for name in args.chapters] or find_chapters()
+    for chapter in chapters:
+        stored = refresh_outputs(chapter)
+        print(f"{chapter.name}: stored the outputs of {stored} checked cells")
+    return 0
+
+
 def _cmd_fmt(args: argparse.Namespace) -> int:
     paths = args.paths or sorted([*REPO_ROOT.glob("source/*/*.ipynb"),
                                   *REPO_ROOT.glob("notebooks/*/*.ipynb")])
@@ -107,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "demo")
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("outputs", help="store fresh outputs of the nbval-check-output cells")
+    p.add_argument("chapters", nargs="*", help="chapter names (default: all)")
+    p.set_defaults(func=_cmd_outputs)
 
     p = sub.add_parser("fmt", help="write notebooks in the canonical form")
     p.add_argument("paths", nargs="*", type=Path)

@@ -80,7 +80,8 @@ class SubmissionResult:
     tests: tuple[TestOutcome, ...] = ()
     notes: tuple[str, ...] = ()
     errors: tuple[CellError, ...] = field(default=(), repr=False)
-    seconds: float = 0.0
+    warned: tuple[str, ...] = ()  # test cells that wrote to stderr (warnings); not penalised
+    seconds: float = field(default=0.0, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -174,10 +175,17 @@ def _execute(nb: NotebookNode, *, workdir: Path, cell_timeout: int) -> str:
     return "graded"
 
 
-def score(nb: NotebookNode, key: AnswerKey) -> tuple[list[TestOutcome], list[CellError]]:
-    """Points per test cell of an executed notebook, and every error a cell raised."""
+def _wrote_stderr(cell: NotebookNode) -> bool:
+    return any(o.get("output_type") == "stream" and o.get("name") == "stderr"
+               for o in cell.get("outputs", []))
+
+
+def score(nb: NotebookNode, key: AnswerKey) -> tuple[list[TestOutcome], list[CellError], list[str]]:
+    """Points per test cell of an executed notebook, every error a cell raised, and the test
+    cells that wrote to stderr."""
     outcomes: dict[str, TestOutcome] = {}
     errors: list[CellError] = []
+    warned: list[str] = []
     for index, cell in enumerate(nb.cells):
         error = _first_error(cell)
         if error is not None:
@@ -189,6 +197,8 @@ def score(nb: NotebookNode, key: AnswerKey) -> tuple[list[TestOutcome], list[Cel
         if gid not in key.tests or gid in outcomes:
             continue
         test = key.tests[gid]
+        if _wrote_stderr(cell):
+            warned.append(gid)
         ran = cell.get("execution_count") is not None
         passed = ran and error is None
         message = "" if passed else (_message(error) if error else "not run")
@@ -199,7 +209,7 @@ def score(nb: NotebookNode, key: AnswerKey) -> tuple[list[TestOutcome], list[Cel
         outcomes.get(gid, TestOutcome(gid, t.title, 0.0, t.max_points, False, "not run"))
         for gid, t in key.tests.items()
     ]
-    return ordered, errors
+    return ordered, errors, warned
 
 
 def grade_submission(
@@ -238,11 +248,11 @@ def grade_submission(
             if asset.is_file() and asset.suffix != ".ipynb":
                 (workdir / asset.name).write_bytes(asset.read_bytes())
         status = _execute(graded, workdir=workdir, cell_timeout=cell_timeout)
-    outcomes, errors = score(graded, key)
+    outcomes, errors, warned = score(graded, key)
     total = sum(o.points for o in outcomes)
     return SubmissionResult(
         student_id, chapter.name, total, key.max_score, status, tuple(outcomes),
-        tuple(notes), tuple(errors), time.monotonic() - started,
+        tuple(notes), tuple(errors), tuple(warned), time.monotonic() - started,
     )
 
 

@@ -1,0 +1,85 @@
+"""Shared fixtures: the course's chapters, and one grading run of each chapter's examples.
+
+Grading runs real kernels (20-60 s a submission), so each chapter's example submissions are
+graded once per test session and every grading test reads that one result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder import notebook
+from autograder.answer_key import AnswerKey
+from autograder.course import Chapter, find_chapters
+from autograder.examples import Example, write_examples
+from autograder.grade import ClassResult, grade_folder
+
+CHAPTERS = find_chapters()
+CHAPTER_IDS = [c.name for c in CHAPTERS]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the slow notebook executions (nbval items) last, after the quick checks."""
+    items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
+
+
+@pytest.fixture(scope="session", params=CHAPTERS, ids=CHAPTER_IDS)
+def chapter(request) -> Chapter:
+    return request.param
+
+
+# An answer to exercise 3 of chapter 1 that is correct but written the Keras 2 way: the
+# `input_shape=` argument makes Keras warn on stderr while the test cell builds the model.
+WARNING_ANSWER = {
+    "ch01_keras_api": (
+        "ex3-image-classifier-answer",
+        "def build_image_classifier():\n"
+        "    model = keras.Sequential([\n"
+        "        layers.Flatten(input_shape=(28, 28, 1)),\n"
+        "        layers.Dense(128, activation=\"relu\"),\n"
+        "        layers.Dense(10, activation=\"softmax\"),\n"
+        "    ])\n"
+        "    model.compile(optimizer=\"adam\", loss=\"sparse_categorical_crossentropy\",\n"
+        "                  metrics=[\"accuracy\"])\n"
+        "    return model\n",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class GradedExamples:
+    chapter: Chapter
+    key: AnswerKey
+    examples: dict[str, Example]
+    result: ClassResult
+
+    def __getitem__(self, student_id: str):
+        return next(r for r in self.result.results if r.student_id == student_id)
+
+
+def _write_warning_example(chapter: Chapter, folder: Path) -> None:
+    answer_id, source = WARNING_ANSWER[chapter.name]
+    nb = notebook.read(folder / "example-complete.ipynb")
+    cells = [c for c in nb.cells if notebook.grade_id(c) == answer_id]
+    assert cells, f"{chapter.name} has no answer cell {answer_id}"
+    cells[0].source = source
+    notebook.write(nb, folder / "example-warning.ipynb")
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> dict[str, GradedExamples]:
+    """Every chapter's examples (plus a repeat of the complete one) graded in one pool run."""
+    runs: dict[str, GradedExamples] = {}
+    for chapter in CHAPTERS:
+        folder = tmp_path_factory.mktemp(f"submissions-{chapter.name}")
+        examples = {e.student_id: e for e in write_examples(chapter, folder)}
+        shutil.copy(folder / "example-complete.ipynb", folder / "example-complete-again.ipynb")
+        if chapter.name in WARNING_ANSWER:
+            _write_warning_example(chapter, folder)
+        result = grade_folder(chapter=chapter, submissions=folder, workers=2)
+        runs[chapter.name] = GradedExamples(chapter, AnswerKey.load(chapter), examples, result)
+    return runs

@@ -1,0 +1,54 @@
+"""The command line: clear one-line errors for bad input, rows (not crashes) for bad files."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+from autograder.cli import main
+from autograder.course import REPO_ROOT
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=600)
+
+
+def test_unknown_chapter_is_a_one_line_error(tmp_path):
+    done = run_cli("grade", "no_such_chapter", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "no chapter 'no_such_chapter'" in done.stderr and "ch01_keras_api" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_submissions_folder_is_a_one_line_error(tmp_path):
+    done = run_cli("grade", "ch01_keras_api", str(tmp_path / "nope"), "--out", str(tmp_path))
+    assert done.returncode == 2 and "submissions folder not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_output_inside_the_source_tree_is_refused(tmp_path):
+    code = main(["grade", "ch01_keras_api", str(tmp_path), "--out",
+                 str(REPO_ROOT / "source" / "ch01_keras_api" / "grades")])
+    assert code == 2
+    assert not (REPO_ROOT / "source" / "ch01_keras_api" / "grades").exists()
+
+
+def test_broken_files_get_rows_with_a_clear_status(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ann.txt").write_text("my answers are in the e-mail", encoding="utf-8")
+    (subs / "ben.ipynb").write_bytes(b"")
+    (subs / "cai.ipynb").write_text("{ this is not json", encoding="utf-8")
+    (subs / "dee.ipynb").write_bytes(b"\xff\xfe\x00binary")
+    out = tmp_path / "out"
+    assert main(["grade", "ch01_keras_api", str(subs), "--out", str(out), "--workers", "2"]) == 0
+    with (out / "grades.csv").open(encoding="utf-8") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert rows["ann"]["status"].startswith("skipped: ann.txt is not an .ipynb")
+    assert rows["ben"]["status"] == "unreadable: the file is empty"
+    assert rows["cai"]["status"].startswith("unreadable: not a Jupyter notebook")
+    assert rows["dee"]["status"].startswith("unreadable")
+    assert all(float(r["score"]) == 0 for r in rows.values())
+    assert sorted(p.stem for p in (out / "feedback").iterdir()) == ["ann", "ben", "cai", "dee"]

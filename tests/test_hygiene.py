@@ -1,0 +1,116 @@
+"""Notebook hygiene: one canonical form, sound nbgrader metadata, and the course's conventions."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+from conftest import CHAPTER_IDS, CHAPTERS
+from nbgrader.nbgraderformat import MetadataValidator
+
+from autograder import notebook
+from autograder.answer_key import AnswerKey
+
+ALL_NOTEBOOKS = [p for c in CHAPTERS for p in (c.instructor_notebook, c.student_notebook)]
+ITEM_ID = re.compile(r"^(?P<item>q\d{2}|ex\d+(-[a-z0-9]+)+)-(?P<role>answer|check)$")
+DIFFICULTY = re.compile(r"\((easy|medium|hard)\)")
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_notebook_is_in_canonical_form(path):
+    assert notebook.is_canonical(path), f"run `python -m autograder fmt` to rewrite {path}"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_only_compared_cells_store_outputs(path):
+    for cell in _code_cells(notebook.read(path)):
+        if notebook.CHECK_OUTPUT_TAG in notebook.tags(cell):
+            assert cell.outputs, "a cell whose output nbval compares must store that output"
+        else:
+            assert not cell.outputs and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_nbgrader_metadata_is_schema_valid(path):
+    MetadataValidator().validate_nb(notebook.read(path))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_grade_ids_are_unique_descriptive_and_paired(chapter):
+    nb = notebook.read(chapter.instructor_notebook)
+    ids = [notebook.grade_id(c) for c in nb.cells if notebook.grade_id(c)]
+    assert len(ids) == len(set(ids)), "grade ids must be unique"
+    answers, checks = [], []
+    for gid in ids:
+        match = ITEM_ID.match(gid)
+        assert match, f"grade id {gid!r} is not q<NN>-answer/check or ex<N>-<what>-answer/check"
+        (answers if match["role"] == "answer" else checks).append(match["item"])
+    assert answers == checks, "every answer cell must be followed by its own check cell"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_points_and_roles(chapter):
+    for cell in notebook.read(chapter.instructor_notebook).cells:
+        gid = notebook.grade_id(cell)
+        if gid is None:
+            continue
+        if gid.endswith("-check"):
+            assert notebook.is_test_cell(cell), f"{gid} must be an autograder test cell"
+            assert notebook.points(cell) > 0, f"{gid} has no points"
+            assert notebook.nbgrader_meta(cell).get("locked"), f"{gid} must be locked"
+        else:
+            assert notebook.is_answer_cell(cell), f"{gid} must be an autograded answer cell"
+            assert not notebook.nbgrader_meta(cell).get("grade"), f"{gid} must not be graded"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_every_check_has_visible_and_hidden_tests(chapter):
+    for test in AnswerKey.load(chapter).tests.values():
+        assert test.has_hidden_tests, f"{test.grade_id} has no hidden tests"
+        hidden = test.source.replace(test.visible_source, "")
+        assert "assert" in test.visible_source, f"{test.grade_id} has no visible test"
+        assert "assert" in hidden, f"{test.grade_id}'s hidden tests assert nothing"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_practice_questions_and_exercises(chapter):
+    key = AnswerKey.load(chapter)
+    questions = [t for t in key.tests.values() if t.grade_id.startswith("q")]
+    exercises = [t for t in key.tests.values() if t.grade_id.startswith("ex")]
+    assert len(questions) >= 10, "at least 10 practice questions"
+    assert len(exercises) >= 3, "at least 3 coding exercises"
+    for test in questions + exercises:
+        assert DIFFICULTY.search(test.title), f"{test.grade_id}: title {test.title!r} lacks a level"
+    levels = {DIFFICULTY.search(t.title)[1] for t in questions}
+    assert levels == {"easy", "medium", "hard"}, "questions span easy, medium and hard"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_structure(chapter):
+    nb = notebook.read(chapter.instructor_notebook)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Chapter")
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any(h.startswith("## Key results") for h in headings), "a closing key-result summary"
+    code = _code_cells(nb)
+    assert "import keras" in code[0].source, "the first code cell is the setup cell"
+    assert "set_random_seed" in code[0].source, "the setup cell fixes the seeds"
+    for cell in code[1:]:
+        for line in cell.source.splitlines():
+            if re.match(r"^(import|from)\s+\S+", line):
+                assert "# noqa: E402" in line, f"import outside the setup cell: {line!r}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_every_fit_call_is_quiet(chapter):
+    """`verbose="auto"` writes progress bars full of escape codes into saved outputs."""
+    for cell in _code_cells(notebook.read(chapter.instructor_notebook)):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "fit":
+                verbose = [k for k in node.keywords if k.arg == "verbose"]
+                assert verbose and isinstance(verbose[0].value, ast.Constant) and \
+                    verbose[0].value.value in (0, 2), f"fit without verbose=0/2:\n{cell.source}"

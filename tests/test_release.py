@@ -1,0 +1,66 @@
+"""Release: the committed student notebooks are exactly what source/ releases to, and they
+carry no solution code and no hidden test."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import CHAPTER_IDS, CHAPTERS
+
+from autograder import notebook, release
+from autograder.answer_key import AnswerKey
+from autograder.course import CourseLayout
+
+SOLUTION_REGION = re.compile(
+    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*", re.M | re.S
+)
+
+
+def test_committed_student_notebooks_match_a_fresh_release():
+    assert release.out_of_sync() == []
+
+
+def test_a_stale_student_notebook_is_reported(tmp_path):
+    """The sync check is not vacuous: edit a released copy and it must notice."""
+    layout = CourseLayout(tmp_path)
+    (tmp_path / "source").symlink_to(CourseLayout().source)
+    release.release_all(layout=layout)
+    assert release.out_of_sync(layout=layout) == []
+    victim = next((tmp_path / "notebooks").rglob("*.ipynb"))
+    victim.write_text(victim.read_text(encoding="utf-8").replace("Keras", "Kera", 1),
+                      encoding="utf-8")
+    (tmp_path / "notebooks" / "stray.txt").write_text("not released", encoding="utf-8")
+    problems = release.out_of_sync(layout=layout)
+    assert any("differs" in p and victim.name in p for p in problems)
+    assert any("stray.txt" in p for p in problems)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_notebook_has_no_solutions_and_no_hidden_tests(chapter):
+    key = AnswerKey.load(chapter)
+    student = notebook.read(chapter.student_notebook)
+    text = chapter.student_notebook.read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    by_id = {notebook.grade_id(c): c for c in student.cells if notebook.grade_id(c)}
+    instructor = notebook.read(chapter.instructor_notebook)
+    for cell in instructor.cells:
+        gid = notebook.grade_id(cell)
+        if notebook.is_answer_cell(cell):
+            stub = SOLUTION_REGION.sub(
+                lambda m: "{0}# YOUR CODE HERE\n{0}raise NotImplementedError()".format(m["indent"]),
+                cell.source,
+            )
+            assert by_id[gid].source == stub, f"{gid}: the student cell is not the plain stub"
+        elif notebook.is_test_cell(cell):
+            assert by_id[gid].source.rstrip() == key.tests[gid].visible_source.rstrip(), \
+                f"{gid}: the student copy differs from the visible tests"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_notebook_marks_the_cells_that_may_raise(chapter):
+    for cell in notebook.read(chapter.student_notebook).cells:
+        may_raise = release.STUB_ERROR_TAG in notebook.tags(cell)
+        assert may_raise == (notebook.is_answer_cell(cell) or notebook.is_test_cell(cell))
+        assert notebook.CHECK_OUTPUT_TAG not in notebook.tags(cell)
