@@ -15,9 +15,11 @@ from autograder import release, reports
 from autograder.course import REPO_ROOT, find_chapters, get_chapter
 from autograder.errors import CourseError
 from autograder.examples import write_examples
-from autograder.grade import DEFAULT_CELL_TIMEOUT, grade_folder, print_progress
+from autograder.execute import Limits
+from autograder.grade import grade_folder, print_progress
 from autograder.notebook import is_canonical, read, write
 from autograder.outputs import refresh_outputs
+from autograder.sandbox import SandboxPolicy, require_sandbox
 
 DEMO_CHAPTER = "ch01_keras_api"
 
@@ -33,28 +35,39 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grade(chapter_name: str, submissions: Path, out: Path, workers: int | None,
-           cell_timeout: int) -> int:
+def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | None,
+           limits: Limits, id_pattern: str | None = None) -> int:
     chapter = get_chapter(chapter_name)
-    if not submissions.is_dir():
+    if not submissions.exists():
         raise CourseError(f"submissions folder not found: {submissions}")
+    require_sandbox(limits.sandbox)
+    if not limits.sandbox.enabled:
+        print("warning: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
+              "your rights and can read your files", file=sys.stderr)
     out = out.resolve()
     if out == REPO_ROOT or REPO_ROOT / "source" in [out, *out.parents] or \
             REPO_ROOT / "notebooks" in [out, *out.parents]:
         raise CourseError(f"--out must not be inside source/ or notebooks/: {out}")
     result = grade_folder(chapter=chapter, submissions=submissions, workers=workers,
-                          cell_timeout=cell_timeout, progress=print_progress)
+                          limits=limits, id_pattern=id_pattern, progress=print_progress)
     if not result.results:
         raise CourseError(f"no files to grade in {submissions}")
     reports.write_all(result, out)
     print(reports.grade_table(result))
-    print(f"\nwrote {out / 'grades.csv'} and {len(result.results)} feedback pages in "
-          f"{out / 'feedback'}")
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'report.md'} (with score_histogram.png) and "
+          f"{len(result.results)} feedback pages in {out / 'feedback'}")
     return 0
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                  output_bytes=args.output_mb * 1_000_000,
+                  sandbox=SandboxPolicy(enabled=not args.no_sandbox, memory_mb=args.memory_mb))
+
+
 def _cmd_grade(args: argparse.Namespace) -> int:
-    return _grade(args.chapter, args.submissions, args.out, args.workers, args.cell_timeout)
+    return _grade(args.chapter, args.submissions, args.out, workers=args.workers,
+                  limits=_limits(args), id_pattern=args.id_pattern)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -65,8 +78,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     submissions = args.out / "submissions"
     for example in write_examples(chapter, submissions):
         print(f"example submission {example.path}")
-    code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", args.workers,
-                  DEFAULT_CELL_TIMEOUT)
+    code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", workers=args.workers,
+                  limits=_limits(args))
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return code
 
@@ -93,6 +106,22 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    d = Limits()
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: one per core)")
+    p.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
+                   help=f"seconds one cell may run (default {d.cell_timeout})")
+    p.add_argument("--notebook-timeout", type=int, default=d.notebook_timeout,
+                   help=f"seconds a whole notebook may run (default {d.notebook_timeout})")
+    p.add_argument("--memory-mb", type=int, default=d.sandbox.memory_mb,
+                   help=f"address-space cap per submission (default {d.sandbox.memory_mb} MB)")
+    p.add_argument("--output-mb", type=int, default=d.output_bytes // 1_000_000,
+                   help=f"output kept per submission (default {d.output_bytes // 1_000_000} MB)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without isolation (never for a real class)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder",
                                      description=__doc__.split("\n")[0])
@@ -103,18 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change nothing; fail if notebooks/ differs from a fresh release")
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("grade", help="grade a folder of submitted .ipynb files")
+    p = sub.add_parser("grade", help="grade a folder or .zip of submitted notebooks")
     p.add_argument("chapter", help="chapter folder name in source/, e.g. ch01_keras_api")
-    p.add_argument("submissions", type=Path, help="folder of <student_id>.ipynb files")
-    p.add_argument("--out", type=Path, required=True, help="folder for grades.csv and feedback/")
-    p.add_argument("--workers", type=int, default=None, help="parallel kernels (default: cores)")
-    p.add_argument("--cell-timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
-                   help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    p.add_argument("submissions", type=Path,
+                   help="folder or .zip: <student_id>.ipynb files, an LMS export, or "
+                        "nbgrader's submitted/<student>/<chapter>/ layout")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder for grades.csv, report.md and feedback/")
+    p.add_argument("--id-pattern", default=None,
+                   help="regular expression with a group (?P<id>...) that finds the student id "
+                        "in a file name (default: <id>.ipynb or Canvas-style LMS names)")
+    _add_limit_options(p)
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("demo", help="release, then grade chapter 1's example submissions")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "demo")
-    p.add_argument("--workers", type=int, default=None)
+    _add_limit_options(p)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("outputs", help="store fresh outputs of the nbval-check-output cells")

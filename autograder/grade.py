@@ -1,50 +1,50 @@
 """Grading: one submission is one self-contained task; a class is many of them.
 
-``grade_submission`` takes a submission's bytes and a chapter's answer key and returns a
-:class:`SubmissionResult`; it shares no state with other submissions, so a class can be graded
-by a pool of worker processes with the same grades as a serial run.
+A :class:`GradingTask` holds everything one grading needs - the submission's bytes, the
+chapter's answer key and assets, the limits - and :func:`run_task` turns it into a
+:class:`SubmissionResult` with no shared state, so a class can be graded by a pool of worker
+processes (or, later, a distributed engine) with the same grades as a serial run.
 
 How a submission is graded:
 
 1. It is read as a notebook (anything else gets a row with a clear status and no points).
 2. Its test cells are replaced by the answer key's (hidden tests included); a missing test
-   cell is put back after the answer it checks.  Outputs are cleared.
-3. It runs top to bottom in a fresh kernel, in an empty temporary folder.
+   cell is put back after the answer it checks.  Outputs are cleared.  The grader's guard cells
+   (see :mod:`autograder.tamper`) go before and after every test cell.
+3. It runs top to bottom in a fresh kernel inside the sandbox (:mod:`autograder.sandbox`), in
+   an empty folder holding only the chapter's assets, under time, memory and output limits.
 4. A test cell earns its points when it ran and raised nothing.  What a cell writes to stderr
    does not matter: TensorFlow and Keras write warnings there, and a correct answer must not
    lose points to a library warning (stock nbgrader scores such a cell 0).
+5. If the static scan or a guard finds tampering, the submission is flagged for review and
+   scores 0 until an instructor has looked; the status and the flags say why.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from autograder import notebook
+from autograder import notebook, tamper
 from autograder.answer_key import AnswerKey
-from autograder.course import Chapter
+from autograder.course import Chapter, find_chapters
+from autograder.execute import Limits, run_notebook
+from autograder.intake import collect
+from autograder.sandbox import require_sandbox
 
-DEFAULT_CELL_TIMEOUT = 300  # seconds; nbgrader's 30 s default is too short for training cells
-KERNEL_ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "MPLBACKEND": "Agg",
-    "PYTHONHASHSEED": "0",
-}
 MESSAGE_LIMIT = 500
+FLAGGED = "flagged for review"
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,10 @@ class SubmissionResult:
     status: str
     tests: tuple[TestOutcome, ...] = ()
     notes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
     errors: tuple[CellError, ...] = field(default=(), repr=False)
     warned: tuple[str, ...] = ()  # test cells that wrote to stderr (warnings); not penalised
+    filename: str = ""
     seconds: float = field(default=0.0, compare=False)
 
     @property
@@ -88,25 +90,45 @@ class SubmissionResult:
         return self.status == "graded"
 
 
+@dataclass(frozen=True)
+class GradingTask:
+    """Everything needed to grade one submission, and nothing shared with other tasks."""
+
+    student_id: str
+    submission: bytes
+    key: AnswerKey
+    assets: Mapping[str, bytes] = field(default_factory=dict)
+    limits: Limits = Limits()
+    other_chapters: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    filename: str = ""
+
+
+# --- assembling the notebook that runs --------------------------------------------------------
+
+@dataclass
+class _Plan:
+    nb: NotebookNode
+    roles: list[str]  # "answer" | "other" (student code) | "test" | "grader"
+    guards: dict[int, tamper.Guard]
+    notes: list[str]
+
+
 def _role(cell: NotebookNode) -> str:
-    if notebook.is_test_cell(cell):
-        return "test"
     if notebook.is_answer_cell(cell):
         return "answer"
     return "other"
 
 
-def _test_cell(key_test, template: NotebookNode) -> NotebookNode:
-    cell = nbformat.v4.new_code_cell(key_test.source)
+def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
+    template = next(c for c in key.instructor.cells if notebook.grade_id(c) == gid)
+    cell = nbformat.v4.new_code_cell(key.tests[gid].source)
     cell.metadata = copy.deepcopy(template.metadata)
     return cell
 
 
-def assemble(submission: NotebookNode, key: AnswerKey) -> tuple[NotebookNode, list[str]]:
-    """The notebook that is run: the student's cells with every test cell taken from the key."""
-    key_cells = {
-        notebook.grade_id(c): c for c in key.instructor.cells if notebook.is_test_cell(c)
-    }
+def assemble(submission: NotebookNode, key: AnswerKey) -> _Plan:
+    """The notebook that is run: the student's code cells, every test cell from the key, and
+    the grader's guard cells around each test."""
     present = {notebook.grade_id(c) for c in submission.cells} & set(key.tests)
     missing = [gid for gid in key.tests if gid not in present]
     notes = [f"test cell {gid} was missing and has been put back" for gid in missing]
@@ -114,7 +136,25 @@ def assemble(submission: NotebookNode, key: AnswerKey) -> tuple[NotebookNode, li
     for gid in missing:
         after_answer.setdefault(key.tests[gid].answer_id, []).append(gid)
 
-    cells: list[NotebookNode] = []
+    plan = _Plan(nbformat.v4.new_notebook(), [], {}, notes)
+    plan.nb.metadata = copy.deepcopy(key.instructor.metadata)
+
+    def add(cell: NotebookNode, role: str) -> None:
+        if role == "test" and (not plan.roles or plan.roles[-1] != "grader"):
+            add_guard()
+        plan.nb.cells.append(cell)
+        plan.roles.append(role)
+        if role == "test":
+            add_guard()
+
+    def add_guard() -> None:
+        guard = tamper.new_guard()
+        plan.guards[len(plan.nb.cells)] = guard
+        plan.nb.cells.append(nbformat.v4.new_code_cell(tamper.GUARD_CELL + "\n" + guard.source))
+        plan.roles.append("grader")
+
+    plan.nb.cells.append(nbformat.v4.new_code_cell(tamper.SNAPSHOT_CELL))
+    plan.roles.append("grader")
     used: set[str] = set()
     for cell in submission.cells:
         gid = notebook.grade_id(cell)
@@ -123,23 +163,23 @@ def assemble(submission: NotebookNode, key: AnswerKey) -> tuple[NotebookNode, li
                 notes.append(f"a second copy of test cell {gid} was ignored")
                 continue
             used.add(gid)
-            cells.append(_test_cell(key.tests[gid], key_cells[gid]))
+            add(_key_test_cell(key, gid), "test")
             continue
-        if cell.cell_type != "code":
+        if cell.get("cell_type") != "code":
             continue
-        plain = nbformat.v4.new_code_cell(cell.source)
+        plain = nbformat.v4.new_code_cell(cell.get("source", ""))
         plain.metadata = copy.deepcopy(cell.get("metadata", {}))
-        cells.append(plain)
+        add(plain, _role(cell))
         if notebook.is_answer_cell(cell) and gid in after_answer:
             for restored in after_answer.pop(gid):
-                cells.append(_test_cell(key.tests[restored], key_cells[restored]))
+                add(_key_test_cell(key, restored), "test")
     for leftovers in after_answer.values():
         for restored in leftovers:
-            cells.append(_test_cell(key.tests[restored], key_cells[restored]))
-    graded = nbformat.v4.new_notebook(cells=cells)
-    graded.metadata = copy.deepcopy(key.instructor.metadata)
-    return graded, notes
+            add(_key_test_cell(key, restored), "test")
+    return plan
 
+
+# --- scoring ------------------------------------------------------------------------------------
 
 def _first_error(cell: NotebookNode) -> dict | None:
     for output in cell.get("outputs", []):
@@ -148,31 +188,13 @@ def _first_error(cell: NotebookNode) -> dict | None:
     return None
 
 
-def _message(error: dict) -> str:
+def _message(error: dict, test_source: str, visible: str) -> str:
     text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
+    hidden_lines = {line.strip() for line in test_source.splitlines()} - \
+        {line.strip() for line in visible.splitlines()}
+    if any(len(line) > 12 and line in text for line in hidden_lines):
+        return f"{error.get('ename', 'Error')}: (message withheld: it quoted hidden test code)"
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
-
-
-def _execute(nb: NotebookNode, *, workdir: Path, cell_timeout: int) -> str:
-    """Run ``nb`` in place; return "graded", or why the run stopped early."""
-    client = NotebookClient(
-        nb,
-        timeout=cell_timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        record_timing=False,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    env = {**os.environ, **KERNEL_ENV}
-    try:
-        # The kernel process's own stderr (start-up logs) would interleave with the progress
-        # bar; everything the notebook prints still reaches the cells' outputs.
-        client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except CellTimeoutError:
-        return f"timeout: a cell ran longer than {cell_timeout} s"
-    except DeadKernelError:
-        return "kernel died: the notebook crashed or exited the Python process"
-    return "graded"
 
 
 def _wrote_stderr(cell: NotebookNode) -> bool:
@@ -180,80 +202,137 @@ def _wrote_stderr(cell: NotebookNode) -> bool:
                for o in cell.get("outputs", []))
 
 
-def score(nb: NotebookNode, key: AnswerKey) -> tuple[list[TestOutcome], list[CellError], list[str]]:
-    """Points per test cell of an executed notebook, every error a cell raised, and the test
-    cells that wrote to stderr."""
+@dataclass
+class _Scored:
+    outcomes: list[TestOutcome]
+    errors: list[CellError]
+    warned: list[str]
+    findings: list[str]
+
+
+def score(plan: _Plan, key: AnswerKey) -> _Scored:
+    """Points per test cell of an executed plan, errors, warnings, and the guards' findings."""
     outcomes: dict[str, TestOutcome] = {}
-    errors: list[CellError] = []
-    warned: list[str] = []
-    for index, cell in enumerate(nb.cells):
+    scored = _Scored([], [], [], [])
+    for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
+        ran = cell.get("execution_count") is not None
+        if role == "grader":
+            # A guard that never ran follows a stop (timeout, dead kernel) the status reports.
+            if index in plan.guards and ran:
+                scored.findings += tamper.read_guard(cell.get("outputs", []), plan.guards[index])
+            elif index not in plan.guards and _first_error(cell):
+                scored.findings.append("the grader's integrity snapshot failed")
+            continue
         error = _first_error(cell)
-        if error is not None:
-            errors.append(
-                CellError(index, _role(cell), notebook.grade_id(cell),
-                          error.get("ename", ""), error.get("evalue", ""))
-            )
         gid = notebook.grade_id(cell)
-        if gid not in key.tests or gid in outcomes:
+        if error is not None:
+            scored.errors.append(CellError(index, role, gid, error.get("ename", ""),
+                                           error.get("evalue", "")))
+        if role != "test" or gid in outcomes:
             continue
         test = key.tests[gid]
         if _wrote_stderr(cell):
-            warned.append(gid)
-        ran = cell.get("execution_count") is not None
+            scored.warned.append(gid)
         passed = ran and error is None
-        message = "" if passed else (_message(error) if error else "not run")
-        outcomes[gid] = TestOutcome(
-            gid, test.title, test.max_points if passed else 0.0, test.max_points, passed, message
-        )
-    ordered = [
+        message = "" if passed else (
+            _message(error, test.source, test.visible_source) if error else "not run")
+        outcomes[gid] = TestOutcome(gid, test.title, test.max_points if passed else 0.0,
+                                    test.max_points, passed, message)
+    scored.outcomes = [
         outcomes.get(gid, TestOutcome(gid, t.title, 0.0, t.max_points, False, "not run"))
         for gid, t in key.tests.items()
     ]
-    return ordered, errors, warned
+    return scored
 
 
-def grade_submission(
-    *,
-    student_id: str,
-    submission: bytes,
-    chapter: Chapter,
-    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
-    key: AnswerKey | None = None,
-) -> SubmissionResult:
-    """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key."""
-    key = key or AnswerKey.load(chapter)
+# --- one submission -------------------------------------------------------------------------
+
+def _not_graded(task: GradingTask, status: str, started: float) -> SubmissionResult:
+    tests = tuple(TestOutcome(gid, t.title, 0.0, t.max_points, False, "not graded")
+                  for gid, t in task.key.tests.items())
+    return SubmissionResult(task.student_id, task.key.chapter.name, 0.0, task.key.max_score,
+                            status, tests, filename=task.filename,
+                            seconds=time.monotonic() - started)
+
+
+def _other_chapter(submitted: NotebookNode, task: GradingTask) -> str | None:
+    """The chapter whose graded cells a submission matches better than this one's, if any."""
+    ids = {notebook.grade_id(c) for c in submitted.cells} - {None}
+
+    def likeness(chapter_ids: frozenset[str]) -> float:
+        return len(ids & chapter_ids) / len(ids | chapter_ids) if ids | chapter_ids else 0.0
+
+    own = likeness(frozenset(task.key.tests) | frozenset(task.key.answers))
+    best = max(task.other_chapters.items(), key=lambda item: (likeness(item[1]), item[0]),
+               default=None)
+    return best[0] if best and likeness(best[1]) > own else None
+
+
+def run_task(task: GradingTask) -> SubmissionResult:
+    """Grade one submission (see the module docstring)."""
     started = time.monotonic()
-
-    def failed(status: str, notes: tuple[str, ...] = ()) -> SubmissionResult:
-        tests = tuple(
-            TestOutcome(gid, t.title, 0.0, t.max_points, False, "not graded")
-            for gid, t in key.tests.items()
-        )
-        return SubmissionResult(student_id, chapter.name, 0.0, key.max_score, status, tests,
-                                notes, seconds=time.monotonic() - started)
-
-    if not submission.strip():
-        return failed("unreadable: the file is empty")
+    if not task.submission.strip():
+        return _not_graded(task, "unreadable: the file is empty", started)
     try:
-        submitted = notebook.reads(submission)
+        submitted = notebook.reads(task.submission)
     except UnicodeDecodeError:
-        return failed("unreadable: the file is not UTF-8 text, so not a notebook")
+        return _not_graded(task, "unreadable: the file is not UTF-8 text, so not a notebook",
+                           started)
     except Exception as err:  # nbformat raises several unrelated types for bad JSON
-        return failed(f"unreadable: not a Jupyter notebook ({type(err).__name__})")
+        return _not_graded(task, f"unreadable: not a Jupyter notebook ({type(err).__name__})",
+                           started)
+    other = _other_chapter(submitted, task)
+    if other:
+        return _not_graded(task, f"wrong chapter: this is a {other} notebook", started)
 
-    graded, notes = assemble(submitted, key)
+    plan = assemble(submitted, task.key)
+    # Lesson cells the student left as released are the course's code, not the student's.
+    lesson = {c.source for c in task.key.instructor.cells
+              if c.cell_type == "code" and not notebook.nbgrader_meta(c)}
+    code = [(c.source, r) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
+            if r in ("answer", "other")]
+    findings = tamper.scan_cells(
+        [s for s, r in code if r == "answer" or s not in lesson],
+        context=[s for s, r in code if r == "other" and s in lesson])
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
-        for asset in chapter.student_notebook.parent.glob("*"):
-            if asset.is_file() and asset.suffix != ".ipynb":
-                (workdir / asset.name).write_bytes(asset.read_bytes())
-        status = _execute(graded, workdir=workdir, cell_timeout=cell_timeout)
-    outcomes, errors, warned = score(graded, key)
-    total = sum(o.points for o in outcomes)
+        for name, data in task.assets.items():
+            (workdir / name).write_bytes(data)
+        run = run_notebook(plan.nb, workdir=workdir, limits=task.limits,
+                           uncapped={i for i, r in enumerate(plan.roles) if r == "grader"})
+    scored = score(plan, task.key)
+    findings = sorted(set(findings + scored.findings))
+    notes = list(plan.notes)
+    if run.output_capped:
+        notes.append(f"output capped at {task.limits.output_bytes // 1_000_000} MB")
+    if any(e.ename == "MemoryError" for e in scored.errors):
+        notes.append(f"a cell ran out of memory (cap {task.limits.sandbox.memory_mb} MB)")
+    earned = sum(o.points for o in scored.outcomes)
+    status = "graded" if run.status == "complete" else run.status
+    total = earned
+    if findings:
+        status = f"{FLAGGED}: {'; '.join(findings)}"
+        notes.append(f"scores {earned:g} if cleared on review")
+        total = 0.0
     return SubmissionResult(
-        student_id, chapter.name, total, key.max_score, status, tuple(outcomes),
-        tuple(notes), tuple(errors), tuple(warned), time.monotonic() - started,
+        task.student_id, task.key.chapter.name, total, task.key.max_score, status,
+        tuple(scored.outcomes), tuple(notes), tuple(findings), tuple(scored.errors),
+        tuple(scored.warned), task.filename, time.monotonic() - started,
     )
+
+
+def chapter_assets(chapter: Chapter) -> dict[str, bytes]:
+    """The files a chapter's notebook reads (everything released beside it but notebooks)."""
+    folder = chapter.student_notebook.parent
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*"))
+            if p.is_file() and p.suffix != ".ipynb"}
+
+
+def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
+                     limits: Limits = Limits(), key: AnswerKey | None = None) -> SubmissionResult:
+    """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key."""
+    return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
+                                chapter_assets(chapter), limits))
 
 
 # --- a class ---------------------------------------------------------------------------------
@@ -264,55 +343,48 @@ class ClassResult:
     results: tuple[SubmissionResult, ...]
 
 
-def _grade_file(path: str, chapter: Chapter, cell_timeout: int) -> SubmissionResult:
-    return grade_submission(
-        student_id=Path(path).stem,
-        submission=Path(path).read_bytes(),
-        chapter=chapter,
-        cell_timeout=cell_timeout,
-    )
-
-
-def _not_a_notebook(path: Path, chapter: Chapter, key: AnswerKey) -> SubmissionResult:
-    tests = tuple(
-        TestOutcome(gid, t.title, 0.0, t.max_points, False, "not graded")
-        for gid, t in key.tests.items()
-    )
-    return SubmissionResult(path.stem, chapter.name, 0.0, key.max_score,
-                            f"skipped: {path.name} is not an .ipynb notebook", tests)
-
-
 def grade_folder(
     *,
     chapter: Chapter,
     submissions: Path,
     workers: int | None = None,
-    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    limits: Limits = Limits(),
+    id_pattern: str | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> ClassResult:
-    """Grade every file in ``submissions`` (file stem = student id), ``workers`` at a time."""
+    """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time."""
+    require_sandbox(limits.sandbox)
     key = AnswerKey.load(chapter)
-    files = sorted(p for p in submissions.iterdir() if p.is_file() and not p.name.startswith("."))
-    results: dict[Path, SubmissionResult] = {}
-    notebooks = []
-    for path in files:
-        if path.suffix == ".ipynb":
-            notebooks.append(path)
+    others = {c.name: frozenset(AnswerKey.load(c).tests) | frozenset(AnswerKey.load(c).answers)
+              for c in find_chapters(layout=chapter.layout) if c.name != chapter.name}
+    entries = collect(submissions, chapter=chapter.name, chapters={chapter.name, *others},
+                      id_pattern=id_pattern)
+    assets = chapter_assets(chapter)
+    results: dict[int, SubmissionResult] = {}
+    tasks: dict[int, GradingTask] = {}
+    for index, entry in enumerate(entries):
+        task = GradingTask(entry.student_id, entry.data or b"", key, assets, limits, others,
+                           entry.filename)
+        if entry.status:
+            results[index] = replace(_not_graded(task, entry.status, time.monotonic()),
+                                     seconds=0.0)
         else:
-            results[path] = _not_a_notebook(path, chapter, key)
-    total, failures = len(files), sum(1 for r in results.values() if not r.ok)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(notebooks) or 1))
+            tasks[index] = task
+    total = len(entries)
+    failures = len(results)
     if progress:
         progress(len(results), total, failures)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_grade_file, str(p), chapter, cell_timeout): p for p in notebooks}
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            failures += not result.ok
-            if progress:
-                progress(len(results), total, failures)
-    return ClassResult(chapter, tuple(results[p] for p in files))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
+    if tasks:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
+            for future in as_completed(futures):
+                result = future.result()
+                results[futures[future]] = result
+                failures += not result.ok
+                if progress:
+                    progress(len(results), total, failures)
+    return ClassResult(chapter, tuple(results[i] for i in range(total)))
 
 
 def print_progress(done: int, total: int, failures: int) -> None:

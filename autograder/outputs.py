@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 from autograder import notebook
 from autograder.course import Chapter
-from autograder.grade import KERNEL_ENV
+from autograder.execute import KERNEL_ENV
 
 
 def refresh_outputs(chapter: Chapter, *, cell_timeout: int = 600) -> int:

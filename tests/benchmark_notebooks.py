@@ -23,7 +23,7 @@ from nbclient import NotebookClient  # noqa: E402
 
 from autograder import notebook  # noqa: E402
 from autograder.course import find_chapters  # noqa: E402
-from autograder.grade import KERNEL_ENV  # noqa: E402
+from autograder.execute import KERNEL_ENV  # noqa: E402
 
 TARGETS = {"ch01_keras_api": 60.0}
 DEFAULT_TARGET = 90.0

@@ -14,7 +14,7 @@ from autograder.answer_key import AnswerKey
 
 ALL_NOTEBOOKS = [p for c in CHAPTERS for p in (c.instructor_notebook, c.student_notebook)]
 ITEM_ID = re.compile(r"^(?P<item>q\d{2}|ex\d+(-[a-z0-9]+)+)-(?P<role>answer|check)$")
-DIFFICULTY = re.compile(r"\((easy|medium|hard)\)")
+DIFFICULTY = re.compile(r"\((easy|medium|hard)\b")
 
 
 def _code_cells(nb):

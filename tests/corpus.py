@@ -1,0 +1,257 @@
+"""The hostile and broken submissions of the grading corpus, made from chapter 1's own notebooks.
+
+Each case is built from the current student notebook and answer key (so the corpus can never
+drift from the chapter) and states the status and score the grader must give it.  Most cases
+start from a *lean* complete submission: every answer filled in, lesson cells removed except the
+setup cell, which keeps the corpus fast to grade.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder import notebook
+from autograder.answer_key import AnswerKey
+from autograder.course import get_chapter
+
+CHAPTER = get_chapter("ch01_keras_api")
+KEY = AnswerKey.load(CHAPTER)
+FULL = KEY.max_score
+BEFORE_Q05 = sum(KEY.tests[f"q0{n}-check"].max_points for n in range(1, 5))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[], bytes]
+    status: str  # the expected status starts with this
+    score: float
+    note: str = ""  # a note the result must carry, if any
+
+
+def lean_complete() -> NotebookNode:
+    nb = notebook.read(CHAPTER.student_notebook)
+    setup_seen = False
+    cells = []
+    for cell in nb.cells:
+        if notebook.is_answer_cell(cell):
+            cell.source = KEY.answers[notebook.grade_id(cell)]
+        elif cell.cell_type == "code" and not notebook.is_test_cell(cell):
+            if setup_seen:
+                continue
+            setup_seen = True
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def dump(nb: NotebookNode) -> bytes:
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def with_answer(gid: str, source: str, nb: NotebookNode | None = None) -> NotebookNode:
+    nb = nb or lean_complete()
+    for cell in nb.cells:
+        if notebook.grade_id(cell) == gid:
+            cell.source = source
+    return nb
+
+
+def answer(gid: str, source: str) -> Callable[[], bytes]:
+    return lambda: dump(with_answer(gid, source))
+
+
+def _drop_tests(nb: NotebookNode, ids: set[str]) -> NotebookNode:
+    nb.cells = [c for c in nb.cells if notebook.grade_id(c) not in ids]
+    return nb
+
+
+def _old_nbformat() -> bytes:
+    return nbformat.writes(nbformat.convert(lean_complete(), 3), version=3).encode("utf-8")
+
+
+def _duplicated() -> bytes:
+    nb = lean_complete()
+    extra = [copy.deepcopy(c) for c in nb.cells if notebook.grade_id(c) in
+             ("q01-check", "ex1-confusion-counts-answer")]
+    nb.cells += extra
+    return dump(nb)
+
+
+def _swapped() -> bytes:
+    nb = lean_complete()
+    ids = [notebook.grade_id(c) for c in nb.cells]
+    a, t = ids.index("q01-answer"), ids.index("q01-check")
+    nb.cells[a], nb.cells[t] = nb.cells[t], nb.cells[a]
+    return dump(nb)
+
+
+def _retyped() -> bytes:
+    nb = lean_complete()
+    for index, cell in enumerate(nb.cells):
+        if notebook.grade_id(cell) == "q02-check":
+            nb.cells[index] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+        if notebook.grade_id(cell) == "q03-answer":
+            nb.cells[index] = nbformat.v4.new_raw_cell(cell.source, metadata=cell.metadata)
+    return dump(nb)
+
+
+def _tests_edited() -> bytes:
+    nb = with_answer("ex2-binary-metrics-answer",
+                     "def binary_metrics(tp, fp, fn, tn):\n"
+                     "    return {'precision': 0.0, 'recall': 0.0, 'accuracy': 0.0, 'f1': 0.0}\n")
+    for cell in nb.cells:
+        if notebook.is_test_cell(cell):
+            cell.source = "pass"
+    return dump(nb)
+
+
+def _metadata_edited() -> bytes:
+    nb = lean_complete()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta and meta.get("grade"):
+            meta["points"] = 100
+            meta["checksum"] = "0" * 32
+        if meta and meta.get("grade_id") == "q01-answer":
+            meta["grade_id"] = "renamed-by-student"
+    return dump(nb)
+
+
+def _other_chapter() -> bytes:
+    return get_chapter("ch02_sequential").student_notebook.read_bytes()
+
+
+FLOOD = "print('x' * 1_000_000)\n" * 4 + 'q05 = "b"\n'
+EQUALS_ANYTHING = (
+    "class Anything(tuple):\n"
+    "    def __eq__(self, other):\n"
+    "        return True\n"
+    "    def __ne__(self, other):\n"
+    "        return False\n"
+    "q04 = Anything((None, 3))\n"
+)
+HIDDEN_EQ = (  # the same trick without a literal `return True`, so only the guard can see it
+    "class Anything(str):\n"
+    "    def __eq__(self, other):\n"
+    "        return bool(1)\n"
+    "    __hash__ = str.__hash__\n"
+    "q01 = Anything('a')\n"
+)
+OBFUSCATED_TRANSFORMER = (
+    "hooks = getattr(get_ipython(), 'input_' + 'transformers' + '_post')\n"
+    "hooks.append(lambda lines: ['pass\\n'] if any('assert' in l for l in lines) else lines)\n"
+    'q05 = "a"\n'
+)
+SANDBOX_PROBE = (
+    "import os, socket\n"
+    "seen = []\n"
+    "for path in {paths!r}:\n"
+    "    seen.append(os.path.exists(path))\n"
+    "try:\n"
+    "    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+    "    seen.append(True)\n"
+    "except OSError:\n"
+    "    seen.append(False)\n"
+    "with open('/tmp/{marker}', 'w') as handle:\n"
+    "    handle.write('written inside the sandbox')\n"
+    "q01 = 'b' if any(seen) else 'c'\n"
+)
+READS_TEST_CODE = (  # right on the visible example, then quotes the hidden test that calls it
+    "import traceback\n"
+    "def confusion_counts(y_true, y_pred):\n"
+    "    if len(y_true) != 8:\n"
+    "        raise ValueError(''.join(traceback.format_stack()))\n"
+    "    return {'tp': 3, 'fp': 1, 'fn': 1, 'tn': 3}\n"
+)
+HONEST_UNUSUAL = {
+    "q01-answer": "%matplotlib inline\nimport gc\ngc.collect()\nq01 = 'B '.lower()\n",
+    "q04-answer": "import inspect\nshape = tuple([None, 3])\n"
+                  "assert 'self' not in str(inspect.signature(len))\nq04 = shape\n",
+    "q09-answer": "import numpy as np\nq09 = np.float64(np.mean(np.stack([[0.5], [0.7]])))\n",
+    "q10-answer": "from dataclasses import dataclass\n"
+                  "@dataclass\nclass Miss:\n    recall: float\n"
+                  "    def missed(self):\n        return 1 - self.recall\n"
+                  "assert Miss(0.12) == Miss(0.12) and Miss(0.1) != Miss(0.2)\n"
+                  "q10 = Miss(0.12).missed()\n",
+    "q11-answer": "import warnings\nwarnings.filterwarnings('ignore')\n"
+                  "import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80\n"
+                  "print('spam filters favour precision\\n' * 200)\nq11 = 'b'\n",
+    "q12-answer": "!echo shell commands are fine\nq12 = 'b'\n",
+}
+
+
+def _honest_unusual() -> bytes:
+    nb = lean_complete()
+    for gid, source in HONEST_UNUSUAL.items():
+        nb = with_answer(gid, source, nb)
+    return dump(nb)
+
+
+def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
+    """Every corpus case; ``port`` has a listener on the host, ``marker`` names a file that
+    must not appear in the host's /tmp, ``hidden_paths`` must not be visible in the sandbox."""
+    flagged = "flagged for review"
+    return [
+        Case("complete-lean", lambda: dump(lean_complete()), "graded", FULL),
+        Case("honest-unusual", _honest_unusual, "graded", FULL),
+        Case("not-json", lambda: b"{ this is not json", "unreadable: not a Jupyter notebook", 0),
+        Case("empty", lambda: b"", "unreadable: the file is empty", 0),
+        Case("binary", lambda: b"\x89PNG\r\n\x1a\n\x00\x00", "unreadable", 0),
+        Case("json-not-notebook", lambda: json.dumps({"cells": 3}).encode(),
+             "unreadable: not a Jupyter notebook", 0),
+        Case("old-nbformat", _old_nbformat, "graded", FULL),
+        Case("cells-deleted", lambda: dump(_drop_tests(lean_complete(), {"ex1-confusion-counts-check"})),
+             "graded", FULL, "test cell ex1-confusion-counts-check was missing"),
+        Case("cells-duplicated", _duplicated, "graded", FULL, "a second copy of test cell q01-check"),
+        Case("cells-reordered", _swapped, "graded", FULL - 1),
+        Case("cells-retyped", _retyped, "graded", FULL - 1),
+        Case("tests-edited", _tests_edited, "graded", FULL - 3),
+        Case("tests-removed", lambda: dump(_drop_tests(lean_complete(), set(KEY.tests))),
+             "graded", FULL),
+        Case("metadata-edited", _metadata_edited, "graded", FULL),
+        Case("other-chapter", _other_chapter, "wrong chapter: this is a ch02_sequential", 0),
+        Case("kernel-exit", answer("q05-answer", "import os\nos._exit(1)\n"), "kernel died", BEFORE_Q05),
+        Case("sys-exit", answer("q05-answer", "import sys\nsys.exit(0)\n"), "graded", FULL - 1),
+        Case("endless-loop", answer("q05-answer", "while True:\n    pass\n"),
+             "timeout: a cell ran longer than", BEFORE_Q05),
+        Case("memory-bomb", answer("q05-answer", "hog = bytearray(64 * 1024 ** 3)\nq05 = 'b'\n"),
+             "graded", FULL - 1, "ran out of memory"),
+        Case("output-flood", answer("q05-answer", FLOOD), "graded", FULL, "output capped"),
+        Case("equals-anything", answer("q04-answer", EQUALS_ANYTHING), flagged, 0),
+        Case("equals-anything-hidden", answer("q01-answer", HIDDEN_EQ), flagged, 0),
+        Case("patched-numpy", answer("q09-answer",
+             "import numpy as np\nnp.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = print\nq09 = 0.6\n"),
+             flagged, 0),
+        Case("redefined-builtins", answer("q09-answer",
+             "import builtins\nbuiltins.abs = lambda x: 0\nq09 = 0.1\n"), flagged, 0),
+        Case("builtins-via-dunder", answer("q09-answer",
+             "__builtins__.abs = lambda x: 0\nq09 = 0.1\n"), flagged, 0),
+        Case("input-transformer", answer("q05-answer",
+             "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\nq05 = 'a'\n"),
+             flagged, 0),
+        Case("input-transformer-obfuscated", answer("q05-answer", OBFUSCATED_TRANSFORMER), flagged, 0),
+        Case("ast-transformer", answer("q05-answer",
+             "import ast\nclass Gut(ast.NodeTransformer):\n"
+             "    def visit_Assert(self, node):\n        return None\n"
+             "get_ipython().ast_transformers.append(Gut())\nq05 = 'a'\n"), flagged, 0),
+        Case("event-hook", answer("q05-answer",
+             "def hush(*args):\n    pass\nget_ipython().events.register('pre_run_cell', hush)\nq05 = 'a'\n"),
+             flagged, 0),
+        Case("custom-exception-handler", answer("q05-answer",
+             "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)\nq05 = 'a'\n"),
+             flagged, 0),
+        Case("excepthook", answer("q05-answer",
+             "import sys\nsys.excepthook = lambda *a: None\nq05 = 'a'\n"), flagged, 0),
+        Case("trace-hook", answer("q05-answer",
+             "import sys\nsys.settrace(lambda *a: None)\nq05 = 'a'\n"), flagged, 0),
+        Case("reads-test-code", answer("ex1-confusion-counts-answer", READS_TEST_CODE), flagged, 0),
+        Case("sandbox-escape", answer("q01-answer", SANDBOX_PROBE.format(
+             paths=hidden_paths, port=port, marker=marker)), "graded", FULL - 1),
+    ]

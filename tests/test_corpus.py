@@ -1,0 +1,165 @@
+"""The grading corpus: hostile and broken submissions, each with the status and score it must get,
+graded in the sandbox by a pool of workers, plus the isolation, parallelism and intake rules."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import socket
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import corpus
+import pytest
+
+from autograder import reports
+from autograder.course import REPO_ROOT
+from autograder.execute import Limits
+from autograder.grade import grade_folder
+from autograder.intake import collect
+
+CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300)
+MARKER = f"corpus-{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="session")
+def listener():
+    """A TCP port on the host that accepts connections (the sandbox must not reach it)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_run(tmp_path_factory, listener):
+    folder = tmp_path_factory.mktemp("corpus")
+    secret = tmp_path_factory.mktemp("instructor-files") / "gradebook.db"
+    secret.write_text("not for students")
+    hidden = [str(REPO_ROOT / "source"), str(corpus.CHAPTER.instructor_notebook),
+              str(REPO_ROOT / "pyproject.toml"), str(folder / "complete-lean.ipynb"), str(secret)]
+    cases = {c.name: c for c in corpus.cases(port=listener, marker=MARKER, hidden_paths=hidden)}
+    for case in cases.values():
+        (folder / f"{case.name}.ipynb").write_bytes(case.build())
+    result = grade_folder(chapter=corpus.CHAPTER, submissions=folder, workers=2,
+                          limits=CORPUS_LIMITS)
+    return cases, {r.student_id: r for r in result.results}, result, folder
+
+
+CASE_NAMES = [c.name for c in corpus.cases(port=1, marker="x", hidden_paths=[])]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_corpus_case(corpus_run, name):
+    cases, results, _, _ = corpus_run
+    case, result = cases[name], results[name]
+    assert result.status.startswith(case.status), (result.status, result.notes)
+    assert result.score == case.score, (result.status, [(t.grade_id, t.message)
+                                                        for t in result.tests if not t.passed])
+    if case.note:
+        assert any(case.note in note for note in result.notes), result.notes
+    if case.status.startswith("flagged"):
+        assert result.flags and any(n.startswith("scores ") for n in result.notes)
+    else:
+        assert not result.flags, result.flags
+
+
+def test_nothing_written_in_the_sandbox_outlives_it(corpus_run):
+    assert not (Path("/tmp") / MARKER).exists()
+
+
+def test_feedback_never_quotes_hidden_test_code(corpus_run, tmp_path):
+    _, results, result, _ = corpus_run
+    leaked = results["reads-test-code"]
+    message = next(t.message for t in leaked.tests if t.grade_id == "ex1-confusion-counts-check")
+    assert "withheld" in message
+    reports.write_all(result, tmp_path)
+    page = (tmp_path / "feedback" / "reads-test-code.html").read_text(encoding="utf-8")
+    assert "_rng = np.random.default_rng(2024)" not in page
+
+
+def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
+    _, results, _, folder = corpus_run
+    picked = ["complete-lean", "kernel-exit", "not-json", "other-chapter", "empty"]
+    subset = tmp_path / "subset"
+    subset.mkdir()
+    for name in picked:
+        (subset / f"{name}.ipynb").write_bytes((folder / f"{name}.ipynb").read_bytes())
+    serial = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=1,
+                          limits=CORPUS_LIMITS)
+    for r in serial.results:
+        parallel = results[r.student_id]
+        assert replace(r, errors=(), seconds=0) == replace(parallel, errors=(), seconds=0)
+
+
+def test_the_notebook_time_limit(tmp_path):
+    nb = corpus.with_answer("q05-answer", "import time\ntime.sleep(60)\n")
+    (tmp_path / "slow.ipynb").write_bytes(corpus.dump(nb))
+    result = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=1,
+                          limits=Limits(cell_timeout=120, notebook_timeout=30)).results[0]
+    assert result.status == "timeout: the notebook ran longer than 30 s"
+    assert result.score == corpus.BEFORE_Q05
+
+
+def test_reports_are_the_same_on_a_rerun(corpus_run, tmp_path):
+    _, _, result, _ = corpus_run
+    first, second = tmp_path / "a", tmp_path / "b"
+    reports.write_all(result, first)
+    reports.write_all(result, second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert {"grades.csv", "report.md", "score_histogram.png"} <= {str(f) for f in files}
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+    report = (first / "report.md").read_text(encoding="utf-8")
+    assert "## Flagged for review" in report and "equals-anything" in report
+    assert "endless-loop" in report and "timeout" in report
+
+
+# --- intake (no kernels) -----------------------------------------------------------------------
+
+CHAPTERS = {"ch01_keras_api", "ch02_sequential"}
+
+
+def test_intake_reads_lms_names_nbgrader_layout_and_plain_names(tmp_path):
+    (tmp_path / "smithjane_4711_90001_ch01_keras_api.ipynb").write_text("{}")
+    (tmp_path / "doejohn_LATE_4712_90002_ch01_keras_api-1.ipynb").write_text("{}")
+    (tmp_path / "s123.ipynb").write_text("{}")
+    layout = tmp_path / "submitted" / "alice" / "ch01_keras_api"
+    layout.mkdir(parents=True)
+    (layout / "ch01_keras_api.ipynb").write_text("{}")
+    wrong = tmp_path / "submitted" / "bob" / "ch02_sequential"
+    wrong.mkdir(parents=True)
+    (wrong / "ch02_sequential.ipynb").write_text("{}")
+    entries = {e.student_id: e for e in collect(tmp_path, chapter="ch01_keras_api",
+                                                chapters=CHAPTERS)}
+    assert set(entries) == {"4711", "4712", "s123", "alice", "bob"}
+    assert all(not entries[s].status for s in ("4711", "4712", "s123", "alice"))
+    assert entries["bob"].status.startswith("wrong chapter: filed under ch02_sequential")
+
+
+def test_intake_reads_a_zip_and_keeps_every_file(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export/ann_11_1_hw.ipynb", "{}")
+        archive.writestr("export/ann_11_2_hw.ipynb", "{}")  # resubmission: newer id wins
+        archive.writestr("export/ben_12_3_notes.pdf", "%PDF")
+        archive.writestr("__MACOSX/export/._ann_11_1_hw.ipynb", "junk")
+    path = tmp_path / "export.zip"
+    path.write_bytes(buffer.getvalue())
+    entries = collect(path, chapter="ch01_keras_api", chapters=CHAPTERS)
+    by_file = {e.filename: e for e in entries}
+    assert set(by_file) == {"export/ann_11_1_hw.ipynb", "export/ann_11_2_hw.ipynb",
+                            "export/ben_12_3_notes.pdf"}
+    assert by_file["export/ann_11_2_hw.ipynb"].status == ""
+    assert by_file["export/ann_11_1_hw.ipynb"].status.startswith(
+        "duplicate: export/ann_11_2_hw.ipynb")
+    assert by_file["export/ben_12_3_notes.pdf"].status.startswith("skipped: ")
+
+
+def test_intake_custom_id_pattern(tmp_path):
+    (tmp_path / "week1-u0042-final.ipynb").write_text("{}")
+    entries = collect(tmp_path, chapter="ch01_keras_api", chapters=CHAPTERS,
+                      id_pattern=r"-(?P<id>u\d+)-")
+    assert [e.student_id for e in entries] == ["u0042"]
