@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lab bench sandbox clean
+.PHONY: run test lab bench sandbox browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,25 +17,33 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
 
-# The grader runs student code inside bubblewrap; as root on Debian/Ubuntu it is installed here.
+# System packages, installed with apt-get when missing and running as root (Debian/Ubuntu):
+# bubblewrap, the grader's sandbox (required), and Chromium for the browser test (optional:
+# without it that test skips and says why).
+APT_INSTALL = apt-get install -y -q $(1) >/dev/null 2>&1 || \
+	{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(1) >/dev/null 2>&1; }
+AS_ROOT = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+
 sandbox:
 	@command -v bwrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing bubblewrap, the grader's sandbox"; \
-	    apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
-	      { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; \
-	  else \
-	    echo "the grader needs bubblewrap: sudo apt-get install bubblewrap"; exit 1; \
-	  fi; }
+	  if $(AS_ROOT); then echo "installing bubblewrap, the grader's sandbox"; \
+	    $(call APT_INSTALL,bubblewrap); \
+	  else echo "the grader needs bubblewrap: sudo apt-get install bubblewrap"; exit 1; fi; }
+
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if $(AS_ROOT); then echo "installing Chromium for the browser test"; \
+	    $(call APT_INSTALL,chromium) || echo "Chromium could not be installed: the browser test will skip"; \
+	  else echo "no Chromium (sudo apt-get install chromium): the browser test will skip"; fi; }
 
 run: $(STAMP) sandbox
 	$(PY) -m autograder demo
 
-test: $(STAMP) sandbox
+test: $(STAMP) sandbox browser
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(PY) tests/benchmark_notebooks.py

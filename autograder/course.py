@@ -8,6 +8,10 @@ from pathlib import Path
 from autograder.errors import UnknownChapterError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The published repository (GitHub owner/name): the one place its address is written.  The
+# README's "Open in Colab" badges are built from it (tests/test_standalone.py checks them).
+REPOSITORY = "keras-course/keras-course"
+COLAB_PREFIX = "https://colab.research.google.com/github"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""Benchmark: grading a class with stock nbgrader against `python -m autograder grade`.
+
+    .venv/bin/python tests/benchmark_grading.py [--submissions 40] [--workers 2] [--chapter NAME]
+
+Not a timed test: it prints its figures.  On the same N submissions (a mix of complete, partly
+correct and untouched notebooks made from the chapter) it measures, in one run:
+
+* stock nbgrader: `nbgrader autograde` over a course directory with a gradebook (serial);
+* this course's grader: `python -m autograder grade --workers W` (sandbox, guards, reports);
+* plain execution: the same notebooks run with nbclient, W at a time, nothing else;
+
+and prints both grading wall times, their ratio (goal: at least 1.8x faster than stock on two
+cores) and the grading overhead, grading wall time / plain execution wall time (goal: at most
+1.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.course import REPO_ROOT, get_chapter  # noqa: E402
+from autograder.examples import write_examples  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def make_submissions(chapter, folder: Path, count: int) -> list[Path]:
+    examples = write_examples(chapter, folder / "examples")
+    mix = [e.path for e in examples]  # complete, untouched, partial
+    files = []
+    for n in range(count):
+        path = folder / "class" / f"s{n + 1:03d}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(mix[n % len(mix)], path)
+        files.append(path)
+    return files
+
+
+def run_stock(chapter, files: list[Path], root: Path) -> float:
+    course = root / "stock"
+    shutil.copytree(chapter.instructor_notebook.parent, course / "source" / chapter.name)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
+        "c.Execute.timeout = 300\n", encoding="utf-8")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", chapter.name, "--force"],
+                   cwd=course, env=env, check=True, capture_output=True)
+    for path in files:
+        target = course / "submitted" / path.stem / chapter.name / f"{chapter.name}.ipynb"
+        target.parent.mkdir(parents=True)
+        shutil.copy(path, target)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "nbgrader"), "autograde", chapter.name, "--force",
+                    "--Autograde.create_student=True"], cwd=course, env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - started
+
+
+def run_ours(chapter, folder: Path, out: Path, workers: int) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "autograder", "grade", chapter.name, str(folder),
+                    "--out", str(out), "--workers", str(workers)], cwd=REPO_ROOT, check=True,
+                   capture_output=True)
+    return time.perf_counter() - started
+
+
+def _plain(path: str) -> None:
+    from nbclient import NotebookClient
+
+    from autograder import notebook
+    from autograder.execute import KERNEL_ENV
+
+    nb = notebook.read(Path(path))
+    with tempfile.TemporaryDirectory() as tmp:
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": tmp}}).execute(
+            env={**os.environ, **KERNEL_ENV}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+
+
+def run_plain(files: list[Path], workers: int) -> float:
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_plain, [str(p) for p in files]))
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chapter", default="ch01_keras_api")
+    args = parser.parse_args()
+    chapter = get_chapter(args.chapter)
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        root = Path(tmp)
+        files = make_submissions(chapter, root, args.submissions)
+        print(f"{len(files)} submissions of {chapter.name}, {os.cpu_count()} cores", flush=True)
+        plain = run_plain(files, args.workers)
+        print(f"plain execution, {args.workers} at a time:   {plain:7.1f} s", flush=True)
+        ours = run_ours(chapter, root / "class", root / "results", args.workers)
+        print(f"autograder grade --workers {args.workers}:      {ours:7.1f} s", flush=True)
+        stock = run_stock(chapter, files, root)
+        print(f"stock nbgrader autograde (serial): {stock:7.1f} s", flush=True)
+    speedup, overhead = stock / ours, ours / plain
+    verdict = {True: "met", False: "MISSED"}
+    print(f"speed-up over stock: {speedup:.2f}x (goal >= 1.8x: {verdict[speedup >= 1.8]})")
+    print(f"grading overhead:    {overhead:.2f} (goal <= 1.2: {verdict[overhead <= 1.2]})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

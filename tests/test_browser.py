@@ -1,0 +1,146 @@
+"""JupyterLab in a real browser: a student notebook runs, a figure renders, the first unanswered
+exercise shows its NotImplementedError, and nbgrader's extensions work ("Validate" on a completed
+notebook reports success).
+
+Drives Debian's Chromium (/usr/bin/chromium) headless with Playwright; nothing is downloaded at
+run time.  Skips, with the reason, where Chromium or Playwright is absent (`make test` installs
+both on Debian).  The screenshots are kept in build/test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograder.course import REPO_ROOT, get_chapter
+from autograder.examples import write_examples
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"
+CHAPTER = get_chapter("ch01_keras_api")
+
+if not CHROMIUM.exists():
+    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+                allow_module_level=True)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a free localhost port, serving copies of the notebooks."""
+    root = tmp_path_factory.mktemp("lab")
+    home = tmp_path_factory.mktemp("lab-home")
+    folder = root / CHAPTER.name
+    folder.mkdir()
+    shutil.copy(CHAPTER.student_notebook, folder / CHAPTER.student_notebook.name)
+    complete = next(e for e in write_examples(CHAPTER, home / "examples")
+                    if e.student_id == "example-complete")
+    shutil.copy(complete.path, folder / "completed.ipynb")
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = _free_port(), secrets.token_hex(16)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "rt"),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    server = subprocess.Popen(
+        [str(bin_dir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+         f"--LabApp.user_settings_dir={home / 'settings'}",
+         f"--LabApp.workspaces_dir={home / 'workspaces'}"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("JupyterLab did not start within 120 s")
+            time.sleep(0.5)
+    yield url, token
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, lab, name: str):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    workspace = name.replace(".", "-")  # each page its own workspace: only this notebook open
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{CHAPTER.name}/{name}?token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=120_000)
+    return page
+
+
+def _menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def test_a_student_notebook_runs_in_jupyterlab(browser, lab):
+    page = _open(browser, lab, CHAPTER.student_notebook.name)
+    _menu(page, "Run", "Run All Cells")
+    error = page.locator(".jp-OutputArea-output", has_text="NotImplementedError").first
+    error.wait_for(timeout=300_000)
+    assert page.locator(".jp-RenderedImage img").count() >= 1, "no figure rendered"
+    # Run All stops at the first error: it must be the first unanswered question's stub.
+    error.scroll_into_view_if_needed()
+    cell = error.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]")
+    text = cell.text_content() or ""
+    assert "# YOUR CODE HERE" in text and "q01" in text, text[:300]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-student-notebook.png"))
+    page.close()
+
+
+def test_nbgrader_extensions_load_and_validate_passes(browser, lab):
+    page = _open(browser, lab, "completed.ipynb")
+    menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    assert "Nbgrader" in menus, f"nbgrader's menu is missing from JupyterLab: {menus}"
+    toolbar = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar")
+    toolbar.get_by_text("Validate", exact=True).first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=300_000)
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Dialog')?.innerText.includes('Validating')",
+        timeout=300_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-nbgrader-validate.png"))
+    assert "Success! Your notebook passes all the tests." in dialog.inner_text()
+    page.close()

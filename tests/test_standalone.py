@@ -1,0 +1,60 @@
+"""Colab opens a notebook alone: every student notebook, filled in with the model answers and
+copied alone into an empty folder, runs top to bottom with every (visible) test passing.  The
+README's "Open in Colab" badges point at notebooks that exist."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+from conftest import CHAPTER_IDS, CHAPTERS
+from nbclient import NotebookClient
+
+from autograder import notebook
+from autograder.course import COLAB_PREFIX, REPO_ROOT, REPOSITORY
+from autograder.examples import write_examples
+from autograder.execute import KERNEL_ENV
+
+BADGE = re.compile(r"\]\((?P<url>https://colab\.research\.google\.com/[^)\s]+)\)")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_a_filled_in_notebook_runs_alone(chapter, tmp_path):
+    complete = next(e for e in write_examples(chapter, tmp_path / "examples")
+                    if e.student_id == "example-complete")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    path = alone / chapter.student_notebook.name
+    path.write_bytes(complete.path.read_bytes())
+    nb = notebook.read(path)
+    env = {**os.environ, **KERNEL_ENV, "HOME": str(alone)}
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(alone)}}).execute(
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    errors = [(notebook.grade_id(c), o.get("ename"), o.get("evalue"))
+              for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.get("output_type") == "error"]
+    assert errors == []
+    assert all(c.execution_count is not None for c in nb.cells if c.cell_type == "code")
+
+
+def test_every_student_notebook_has_a_colab_badge_to_a_real_file():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    urls = [m["url"] for m in BADGE.finditer(readme)]
+    prefix = f"{COLAB_PREFIX}/{REPOSITORY}/blob/main/"
+    targets = set()
+    for url in urls:
+        assert url.startswith(prefix), f"badge not built from REPOSITORY: {url}"
+        target = REPO_ROOT / url[len(prefix):]
+        assert target.is_file(), f"badge points at a missing file: {url}"
+        targets.add(target)
+    assert targets == {c.student_notebook for c in CHAPTERS}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_the_setup_cell_installs_what_is_missing(chapter):
+    setup = next(c for c in notebook.read(chapter.student_notebook).cells
+                 if c.cell_type == "code")
+    assert "find_spec" in setup.source and "pip" in setup.source
