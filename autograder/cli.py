@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import release, reports
+from autograder import release, reports, selfcheck
 from autograder.course import REPO_ROOT, find_chapters, get_chapter
 from autograder.errors import CourseError
 from autograder.examples import write_examples
@@ -92,6 +92,21 @@ def _cmd_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_selfcheck(args: argparse.Namespace) -> int:
+    stale = []
+    for chapter in [get_chapter(name) for name in args.chapters] or find_chapters():
+        nb = read(chapter.instructor_notebook)
+        changed = selfcheck.sync(nb, chapter.name)
+        if changed and args.check:
+            stale.append(f"{chapter.name}: {', '.join(changed)}")
+        elif changed:
+            write(nb, chapter.instructor_notebook)
+            print(f"{chapter.name}: updated the self-check digests of {', '.join(changed)}")
+    for line in stale:
+        print(f"self-check digests out of date: {line}")
+    return 1 if stale else 0
+
+
 def _cmd_fmt(args: argparse.Namespace) -> int:
     paths = args.paths or sorted([*REPO_ROOT.glob("source/*/*.ipynb"),
                                   *REPO_ROOT.glob("notebooks/*/*.ipynb")])
@@ -153,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outputs", help="store fresh outputs of the nbval-check-output cells")
     p.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     p.set_defaults(func=_cmd_outputs)
+
+    p = sub.add_parser("selfcheck", help="write the practice questions' self-check digests")
+    p.add_argument("chapters", nargs="*", help="chapter names (default: all)")
+    p.add_argument("--check", action="store_true", help="change nothing; fail if any is stale")
+    p.set_defaults(func=_cmd_selfcheck)
 
     p = sub.add_parser("fmt", help="write notebooks in the canonical form")
     p.add_argument("paths", nargs="*", type=Path)

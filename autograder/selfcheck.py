@@ -24,12 +24,14 @@ from nbformat import NotebookNode
 
 from autograder import notebook
 from autograder.answer_key import SOLUTION_MARKER
+from autograder.errors import CourseError
 
 QUESTION = re.compile(r"^(q\d{2})-check$")
 CALL = re.compile(r'^self_check\("(?P<name>q\d{2})", (?P=name), "(?P<digest>[0-9a-f]*)"\)$', re.M)
 HIDDEN_START = "### BEGIN HIDDEN TESTS"
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-             ast.Div: operator.truediv, ast.USub: operator.neg}
+             ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
+             ast.Mod: operator.mod, ast.USub: operator.neg}
 
 
 def normalise(value: object) -> str:
@@ -42,7 +44,9 @@ def normalise(value: object) -> str:
         return f"{float(value):.3f}"
     if isinstance(value, tuple | list):
         return "(" + ", ".join(normalise(v) for v in value) + ")"
-    raise ValueError(f"cannot self-check a {type(value).__name__}")
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(normalise(v) for v in value)) + "}"
+    raise CourseError(f"cannot self-check a {type(value).__name__} answer")
 
 
 def digest(chapter: str, name: str, value: object) -> str:
@@ -65,8 +69,12 @@ def model_answer(source: str, name: str) -> object:
     for node in reversed(tree.body):
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return _evaluate(node.value)
-    raise ValueError(f"the model answer does not assign {name}")
+            try:
+                return _evaluate(node.value)
+            except ValueError as err:
+                raise CourseError(f"{name}'s model answer must be a literal or arithmetic on "
+                                  f"literals for its self-check digest ({err})") from None
+    raise CourseError(f"the model answer of {name} does not assign {name}")
 
 
 def expected_calls(nb: NotebookNode, chapter: str) -> dict[str, str]:

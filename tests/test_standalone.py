@@ -17,7 +17,7 @@ from autograder.course import COLAB_PREFIX, REPO_ROOT, REPOSITORY
 from autograder.examples import write_examples
 from autograder.execute import KERNEL_ENV
 
-BADGE = re.compile(r"\]\((?P<url>https://colab\.research\.google\.com/[^)\s]+)\)")
+BADGE = re.compile(r"\]\((?P<url>https://colab\.research\.google\.com/github/[^)\s]+)\)")
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)

@@ -1,0 +1,64 @@
+"""Self-study feedback: each practice question's visible check says "correct" or "not yet"
+from a digest, and the answer itself never appears in the student notebook."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+from conftest import CHAPTER_IDS, CHAPTERS
+
+from autograder import notebook, selfcheck
+from autograder.answer_key import AnswerKey
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_digests_are_in_sync_with_the_model_answers(chapter):
+    nb = notebook.read(chapter.instructor_notebook)
+    assert selfcheck.sync(nb, chapter.name) == [], "run `python -m autograder selfcheck`"
+    questions = [gid for gid in AnswerKey.load(chapter).tests if gid.startswith("q")]
+    assert len(selfcheck.expected_calls(nb, chapter.name)) == len(questions)
+
+
+def _notebook_self_check(chapter):
+    """The self_check function as the student notebook defines it."""
+    setup = next(c for c in notebook.read(chapter.student_notebook).cells if c.cell_type == "code")
+    start = setup.source.index("def self_check")
+    end = setup.source.index("\n\n\n", start)
+    namespace = {"np": np, "hashlib": __import__("hashlib")}
+    exec(setup.source[start:end], namespace)  # the course's own code, not a submission
+    return namespace["self_check"]
+
+
+def _says(check, *args) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(*args)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_notebook_self_check_accepts_the_model_answer_and_rejects_others(chapter):
+    check = _notebook_self_check(chapter)
+    nb = notebook.read(chapter.instructor_notebook)
+    answers = {notebook.grade_id(c): c.source for c in nb.cells if notebook.is_answer_cell(c)}
+    for name, line in selfcheck.expected_calls(nb, chapter.name).items():
+        digest = line.rsplit('"', 2)[1]
+        right = selfcheck.model_answer(answers[f"{name}-answer"], name)
+        assert _says(check, name, right, digest) == f"{name}: correct\n"
+        wrong = "zz" if isinstance(right, str) else (None, -1) if isinstance(right, tuple) else -7
+        assert "not yet" in _says(check, name, wrong, digest)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_check_cells_give_feedback_but_not_the_answer(chapter):
+    student = notebook.read(chapter.student_notebook)
+    key = AnswerKey.load(chapter)
+    for cell in student.cells:
+        gid = notebook.grade_id(cell) or ""
+        if gid.startswith("q") and notebook.is_test_cell(cell):
+            assert f'self_check("{gid[:3]}", {gid[:3]}, "' in cell.source
+            answer = key.answers[f"{gid[:3]}-answer"].strip().splitlines()[-1]
+            assert answer not in cell.source
