@@ -60,6 +60,9 @@ def _evaluate(node: ast.AST) -> object:
         return OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
     if isinstance(node, ast.UnaryOp) and type(node.op) in OPERATORS:
         return OPERATORS[type(node.op)](_evaluate(node.operand))
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        items = [_evaluate(item) for item in node.elts]
+        return {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)](items)
     return ast.literal_eval(node)
 
 
