@@ -142,8 +142,8 @@ def report_markdown(result: ClassResult) -> str:
         scores = sorted(r.score for r in graded)
         mid = scores[len(scores) // 2] if len(scores) % 2 else \
             (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
-        lines.append(f"- graded cleanly: mean score {sum(scores) / len(scores):.2f}, "
-                     f"median {mid:g} of {graded[0].max_score:g}")
+        lines.append(f"- scores of those graded cleanly: mean {sum(scores) / len(scores):.2f}, "
+                     f"median {mid:g}, out of {graded[0].max_score:g}")
     lines += ["", "![score histogram](score_histogram.png)", "",
               "## Pass rate per exercise (lowest first)", "",
               "| item | grade id | passed | pass rate |", "| --- | --- | --- | --- |"]
