@@ -355,8 +355,9 @@ def grade_folder(
     """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time."""
     require_sandbox(limits.sandbox)
     key = AnswerKey.load(chapter)
-    others = {c.name: frozenset(AnswerKey.load(c).tests) | frozenset(AnswerKey.load(c).answers)
-              for c in find_chapters(layout=chapter.layout) if c.name != chapter.name}
+    other_keys = [AnswerKey.load(c) for c in find_chapters(layout=chapter.layout)
+                  if c.name != chapter.name]
+    others = {k.chapter.name: frozenset(k.tests) | frozenset(k.answers) for k in other_keys}
     entries = collect(submissions, chapter=chapter.name, chapters={chapter.name, *others},
                       id_pattern=id_pattern)
     assets = chapter_assets(chapter)
