@@ -24,6 +24,18 @@ KERNEL_ENV = {
 }
 
 
+def run_plain(nb: NotebookNode, *, folder: Path, timeout: int = 600,
+              allow_errors: bool = True, env: dict[str, str] | None = None) -> NotebookNode:
+    """Execute ``nb`` in place in an ordinary (unsandboxed) kernel working in ``folder``, with
+    the course's kernel environment plus ``env``; the kernel's own start-up logs are discarded.
+    For the course's own notebooks (tests, benchmarks, stored outputs), never for submissions."""
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(folder)}}).execute(
+        env={**os.environ, **KERNEL_ENV, **(env or {})}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    return nb
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one submission may use.  The defaults are documented in the README."""

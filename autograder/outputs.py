@@ -7,13 +7,9 @@ JSON by hand.  Every other cell stays output-free (the canonical form strips the
 
 from __future__ import annotations
 
-import os
-
-from nbclient import NotebookClient
-
 from autograder import notebook
 from autograder.course import Chapter
-from autograder.execute import KERNEL_ENV
+from autograder.execute import run_plain
 
 
 def refresh_outputs(chapter: Chapter, *, cell_timeout: int = 600) -> int:
@@ -23,10 +19,8 @@ def refresh_outputs(chapter: Chapter, *, cell_timeout: int = 600) -> int:
     """
     path = chapter.instructor_notebook
     original = notebook.read(path)
-    executed = notebook.read(path)
-    client = NotebookClient(executed, timeout=cell_timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env={**os.environ, **KERNEL_ENV})
+    executed = run_plain(notebook.read(path), folder=path.parent, timeout=cell_timeout,
+                         allow_errors=False)
     stored = 0
     for before, after in zip(original.cells, executed.cells, strict=True):
         if before.cell_type == "code" and notebook.CHECK_OUTPUT_TAG in notebook.tags(before):

@@ -77,17 +77,11 @@ def run_ours(chapter, folder: Path, out: Path, workers: int) -> float:
 
 
 def _plain(path: str) -> None:
-    from nbclient import NotebookClient
-
     from autograder import notebook
-    from autograder.execute import KERNEL_ENV
+    from autograder.execute import run_plain
 
-    nb = notebook.read(Path(path))
     with tempfile.TemporaryDirectory() as tmp:
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": tmp}}).execute(
-            env={**os.environ, **KERNEL_ENV}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        run_plain(notebook.read(Path(path)), folder=Path(tmp), timeout=300)
 
 
 def run_plain(files: list[Path], workers: int) -> float:

@@ -4,18 +4,15 @@ README's "Open in Colab" badges point at notebooks that exist."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 
 import pytest
 from conftest import CHAPTER_IDS, CHAPTERS
-from nbclient import NotebookClient
 
 from autograder import notebook
 from autograder.course import COLAB_PREFIX, REPO_ROOT, REPOSITORY
 from autograder.examples import write_examples
-from autograder.execute import KERNEL_ENV
+from autograder.execute import run_plain
 
 BADGE = re.compile(r"\]\((?P<url>https://colab\.research\.google\.com/github/[^)\s]+)\)")
 
@@ -28,11 +25,7 @@ def test_a_filled_in_notebook_runs_alone(chapter, tmp_path):
     alone.mkdir()
     path = alone / chapter.student_notebook.name
     path.write_bytes(complete.path.read_bytes())
-    nb = notebook.read(path)
-    env = {**os.environ, **KERNEL_ENV, "HOME": str(alone)}
-    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(alone)}}).execute(
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nb = run_plain(notebook.read(path), folder=alone, env={"HOME": str(alone)})
     errors = [(notebook.grade_id(c), o.get("ename"), o.get("evalue"))
               for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.get("output_type") == "error"]
