@@ -27,6 +27,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
 
 
+def notebook_function(source: str, name: str, namespace: dict):
+    """A top-level function defined in one of the course's own cells (its ``def`` up to the next
+    two blank lines), executed in ``namespace`` - course code under test, never a submission."""
+    start = source.index(f"def {name}")
+    end = source.find("\n\n\n", start)
+    exec(source[start:] if end < 0 else source[start:end], namespace)
+    return namespace[name]
+
+
 @pytest.fixture(scope="session", params=CHAPTERS, ids=CHAPTER_IDS)
 def chapter(request) -> Chapter:
     return request.param

@@ -7,6 +7,7 @@ import hashlib
 import re
 
 import numpy as np
+from conftest import notebook_function
 
 from autograder import notebook
 from autograder.course import REPO_ROOT, get_chapter
@@ -15,11 +16,7 @@ from autograder.course import REPO_ROOT, get_chapter
 def _make_transactions():
     nb = notebook.read(get_chapter("ch03_fit_metrics").instructor_notebook)
     cell = next(c for c in nb.cells if "def make_transactions" in c.source)
-    start = cell.source.index("def make_transactions")
-    end = cell.source.index("\n\n\n", start)
-    namespace = {"np": np}
-    exec(cell.source[start:end], namespace)  # the course's own code, not a submission
-    return namespace["make_transactions"]
+    return notebook_function(cell.source, "make_transactions", {"np": np})
 
 
 def test_transactions_match_the_data_card():

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import CHAPTER_IDS, CHAPTERS
+from conftest import CHAPTER_IDS, CHAPTERS, notebook_function
 
 from autograder import notebook, selfcheck
 from autograder.answer_key import AnswerKey
@@ -25,11 +25,8 @@ def test_digests_are_in_sync_with_the_model_answers(chapter):
 def _notebook_self_check(chapter):
     """The self_check function as the student notebook defines it."""
     setup = next(c for c in notebook.read(chapter.student_notebook).cells if c.cell_type == "code")
-    start = setup.source.index("def self_check")
-    end = setup.source.index("\n\n\n", start)
-    namespace = {"np": np, "hashlib": __import__("hashlib")}
-    exec(setup.source[start:end], namespace)  # the course's own code, not a submission
-    return namespace["self_check"]
+    return notebook_function(setup.source, "self_check",
+                             {"np": np, "hashlib": __import__("hashlib")})
 
 
 def _says(check, *args) -> str:
