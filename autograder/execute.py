@@ -99,6 +99,9 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
         allow_errors=True,
         record_timing=False,
         startup_timeout=120,
+        # The kernel is killed as soon as the last cell has run: it has nothing to save, and a
+        # grader that left it idle would hold about 750 MB per graded submission.
+        shutdown_kernel="immediate",
         resources={"metadata": {"path": str(workdir)}},
     )
     env = {**os.environ, **KERNEL_ENV}
@@ -106,7 +109,9 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
     try:
         # The kernel's own stderr (start-up logs) would interleave with the progress bar;
         # everything the notebook prints still reaches the cells' outputs.
-        client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # cleanup_kc: the client shuts down the kernel of a manager it was handed, too.
+        client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cleanup_kc=True)
     except CellTimeoutError:
         status = (f"timeout: the notebook ran longer than {limits.notebook_timeout} s"
                   if hit_notebook_limit else

@@ -4,6 +4,7 @@ graded in the sandbox by a pool of workers, plus the isolation, parallelism and 
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import socket
 import zipfile
@@ -16,7 +17,7 @@ import pytest
 from autograder import reports
 from autograder.course import REPO_ROOT
 from autograder.execute import Limits
-from autograder.grade import grade_folder
+from autograder.grade import grade_folder, grade_submission
 from autograder.intake import collect
 
 CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300)
@@ -163,3 +164,29 @@ def test_intake_custom_id_pattern(tmp_path):
     entries = collect(tmp_path, chapter="ch01_keras_api", chapters=CHAPTERS,
                       id_pattern=r"-(?P<id>u\d+)-")
     assert [e.student_id for e in entries] == ["u0042"]
+
+
+def _child_processes() -> set[int]:
+    """The pids of this process's direct children that are still running (Linux /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.parametrize("source", ["x = 1\n", "while True:\n    pass\n"],
+                         ids=["finished", "timed-out"])
+def test_no_kernel_outlives_its_submission(source):
+    """Every submission's kernel is gone when its grading returns, whether the notebook ran
+    to the end or was stopped; an idle TensorFlow kernel holds about 750 MB."""
+    before = _child_processes()
+    result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
+                              chapter=corpus.CHAPTER, key=corpus.KEY,
+                              limits=replace(CORPUS_LIMITS, cell_timeout=5))
+    assert result.status.startswith("graded" if source == "x = 1\n" else "timeout"), result
+    assert _child_processes() - before == set()
