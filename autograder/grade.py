@@ -23,7 +23,9 @@ How a submission is graded:
 from __future__ import annotations
 
 import copy
+import ctypes
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -343,6 +345,18 @@ class ClassResult:
     results: tuple[SubmissionResult, ...]
 
 
+def _end_with_grader(grader_pid: int) -> None:
+    """Pool-worker initializer: end this worker (and with it its sandboxed kernel, which dies
+    with its parent) when the grader itself is killed, instead of leaving it behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # not Linux: the worker ends after its current task
+        return
+    if os.getppid() != grader_pid:  # the grader died before the line above
+        os._exit(1)
+
+
 def grade_folder(
     *,
     chapter: Chapter,
@@ -377,7 +391,9 @@ def grade_folder(
         progress(len(results), total, failures)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if tasks:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_end_with_grader,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
             for future in as_completed(futures):
                 result = future.result()

@@ -7,6 +7,9 @@ import io
 import os
 import secrets
 import socket
+import subprocess
+import sys
+import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -179,14 +182,69 @@ def _child_processes() -> set[int]:
     return children
 
 
-@pytest.mark.parametrize("source", ["x = 1\n", "while True:\n    pass\n"],
-                         ids=["finished", "timed-out"])
-def test_no_kernel_outlives_its_submission(source):
+@pytest.mark.parametrize("finished", [True, False], ids=["finished", "timed-out"])
+def test_no_kernel_outlives_its_submission(finished):
     """Every submission's kernel is gone when its grading returns, whether the notebook ran
     to the end or was stopped; an idle TensorFlow kernel holds about 750 MB."""
+    source = "x = 1\n" if finished else "while True:\n    pass\n"
     before = _child_processes()
     result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
                               chapter=corpus.CHAPTER, key=corpus.KEY,
-                              limits=replace(CORPUS_LIMITS, cell_timeout=5))
-    assert result.status.startswith("graded" if source == "x = 1\n" else "timeout"), result
+                              limits=replace(CORPUS_LIMITS, cell_timeout=60 if finished else 8))
+    assert result.status.startswith("graded" if finished else "timeout"), result.status
     assert _child_processes() - before == set()
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
+    """A grader killed outright (SIGKILL, nothing cleaned up) leaves no worker grading on."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for n in range(4):
+        (subs / f"s{n}.ipynb").write_bytes(corpus.answer("q05-answer", "x = 1\n")())
+    grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", corpus.CHAPTER.name,
+                               str(subs), "--out", str(tmp_path / "out"), "--workers", "2"],
+                              cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    kernels = set()
+    while len(kernels) < 2 and time.monotonic() < deadline:  # both workers have a kernel
+        time.sleep(0.5)
+        tree = _descendants(grader.pid)
+        kernels = {p for p in tree if b"ipykernel" in _cmdline(p)}
+    assert len(kernels) >= 2, "the grader never started its kernels"
+    tree = _descendants(grader.pid)
+    grader.kill()
+    grader.wait()
+    deadline = time.monotonic() + 30
+    while (left := {p for p in tree if _running(p)}) and \
+            time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, [_cmdline(p)[:150] for p in left]  # outlived the killed grader
