@@ -1,6 +1,7 @@
 """Benchmark: grading a class with stock nbgrader against `python -m autograder grade`.
 
     .venv/bin/python tests/benchmark_grading.py [--submissions 40] [--workers 2] [--chapter NAME]
+                                                [--ceiling]
 
 Not a timed test: it prints its figures.  On the same N submissions (a mix of complete, partly
 correct and untouched notebooks made from the chapter) it measures, in one run:
@@ -12,6 +13,11 @@ correct and untouched notebooks made from the chapter) it measures, in one run:
 and prints both grading wall times, their ratio (goal: at least 1.8x faster than stock on two
 cores) and the grading overhead, grading wall time / plain execution wall time (goal: at most
 1.2).
+
+With ``--ceiling`` it also runs the notebooks plainly one at a time, and prints how much faster
+W at a time is: the most any W-worker grader that runs the same cells can gain on this machine
+over a serial one (a notebook keeps about one core busy; W of them at once share the caches and
+memory bandwidth, so the gain is below W).
 """
 
 from __future__ import annotations
@@ -96,6 +102,8 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chapter", default="ch01_keras_api")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also time plain execution one at a time (adds a serial run)")
     args = parser.parse_args()
     chapter = get_chapter(args.chapter)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -104,6 +112,11 @@ def main() -> int:
         print(f"{len(files)} submissions of {chapter.name}, {os.cpu_count()} cores", flush=True)
         plain = run_plain(files, args.workers)
         print(f"plain execution, {args.workers} at a time:   {plain:7.1f} s", flush=True)
+        if args.ceiling:
+            serial = run_plain(files, 1)
+            print(f"plain execution, 1 at a time:      {serial:7.1f} s "
+                  f"(ceiling: {args.workers} at a time is {serial / plain:.2f}x faster)",
+                  flush=True)
         ours = run_ours(chapter, root / "class", root / "results", args.workers)
         print(f"autograder grade --workers {args.workers}:      {ours:7.1f} s", flush=True)
         stock = run_stock(chapter, files, root)
