@@ -189,5 +189,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        # On a line of its own, after any progress bar.
+        print("\ninterrupted", file=sys.stderr)
         return 130

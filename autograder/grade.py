@@ -22,12 +22,14 @@ How a submission is graded:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -355,6 +357,24 @@ def _end_with_grader(grader_pid: int) -> None:
         return
     if os.getppid() != grader_pid:  # the grader died before the line above
         os._exit(1)
+    # Ctrl-C in a terminal reaches the grader alone, which then stops the workers itself.
+    with contextlib.suppress(OSError):
+        os.setsid()
+
+
+@contextlib.contextmanager
+def _workers_start_deaf_to_ctrl_c():
+    """Pool workers start while this is open (``submit`` spawns them); they inherit an ignored
+    SIGINT, so a Ctrl-C that lands while one is still starting up does not print a traceback
+    from it.  The grader itself handles Ctrl-C (see :func:`grade_folder`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def grade_folder(
@@ -391,16 +411,23 @@ def grade_folder(
         progress(len(results), total, failures)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if tasks:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=_end_with_grader,
-                                 initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                   initializer=_end_with_grader, initargs=(os.getpid(),))
+        try:
+            with _workers_start_deaf_to_ctrl_c():
+                futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
             for future in as_completed(futures):
                 result = future.result()
                 results[futures[future]] = result
                 failures += not result.ok
                 if progress:
                     progress(len(results), total, failures)
+        except BaseException:  # Ctrl-C, or a bug: stop the workers now, not after their task
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()  # its kernel dies with it
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     return ClassResult(chapter, tuple(results[i] for i in range(total)))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -223,26 +224,44 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
-    """A grader killed outright (SIGKILL, nothing cleaned up) leaves no worker grading on."""
+def _grader_with_kernels(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A grader (in its own process group, as in a terminal) grading four submissions two at a
+    time, once both workers have a kernel; and every process it has started."""
     subs = tmp_path / "subs"
     subs.mkdir()
     for n in range(4):
         (subs / f"s{n}.ipynb").write_bytes(corpus.answer("q05-answer", "x = 1\n")())
     grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", corpus.CHAPTER.name,
                                str(subs), "--out", str(tmp_path / "out"), "--workers", "2"],
-                              cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     kernels = set()
-    while len(kernels) < 2 and time.monotonic() < deadline:  # both workers have a kernel
+    while len(kernels) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
-        tree = _descendants(grader.pid)
-        kernels = {p for p in tree if b"ipykernel" in _cmdline(p)}
+        kernels = {p for p in _descendants(grader.pid) if b"ipykernel" in _cmdline(p)}
     assert len(kernels) >= 2, "the grader never started its kernels"
-    tree = _descendants(grader.pid)
+    return grader, _descendants(grader.pid)
+
+
+def test_ctrl_c_stops_the_grader_at_once(tmp_path):
+    grader, tree = _grader_with_kernels(tmp_path)
+    os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, stderr = grader.communicate(timeout=60)
+    assert grader.returncode == 130
+    assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr, stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+    deadline = time.monotonic() + 30
+    while (left := {p for p in tree if _running(p)}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, [_cmdline(p)[:150] for p in left]  # outlived the interrupted grader
+
+
+def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
+    """A grader killed outright (SIGKILL, nothing cleaned up) leaves no worker grading on."""
+    grader, tree = _grader_with_kernels(tmp_path)
     grader.kill()
-    grader.wait()
+    grader.communicate()
     deadline = time.monotonic() + 30
     while (left := {p for p in tree if _running(p)}) and \
             time.monotonic() < deadline:
