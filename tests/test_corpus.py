@@ -170,30 +170,17 @@ def test_intake_custom_id_pattern(tmp_path):
     assert [e.student_id for e in entries] == ["u0042"]
 
 
-def _child_processes() -> set[int]:
-    """The pids of this process's direct children that are still running (Linux /proc)."""
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
-            children.add(int(stat.parent.name))
-    return children
-
-
 @pytest.mark.parametrize("finished", [True, False], ids=["finished", "timed-out"])
 def test_no_kernel_outlives_its_submission(finished):
     """Every submission's kernel is gone when its grading returns, whether the notebook ran
     to the end or was stopped; an idle TensorFlow kernel holds about 750 MB."""
     source = "x = 1\n" if finished else "while True:\n    pass\n"
-    before = _child_processes()
+    before = _live_descendants()
     result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
                               chapter=corpus.CHAPTER, key=corpus.KEY,
                               limits=replace(CORPUS_LIMITS, cell_timeout=60 if finished else 8))
     assert result.status.startswith("graded" if finished else "timeout"), result.status
-    assert _child_processes() - before == set()
+    assert _live_descendants() - before == set()
 
 
 def _descendants(root: int) -> set[int]:
@@ -208,6 +195,10 @@ def _descendants(root: int) -> set[int]:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
+
+
+def _live_descendants() -> set[int]:
+    return {pid for pid in _descendants(os.getpid()) if _running(pid)}
 
 
 def _cmdline(pid: int) -> bytes:
