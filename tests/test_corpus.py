@@ -235,6 +235,14 @@ def _grader_with_kernels(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     return grader, _descendants(grader.pid)
 
 
+def _assert_all_end(pids: set[int], seconds: float = 30) -> None:
+    """Every process in ``pids`` ends within ``seconds`` of the grader's end."""
+    deadline = time.monotonic() + seconds
+    while (left := {p for p in pids if _running(p)}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, [_cmdline(p)[:150] for p in left]  # outlived the grader
+
+
 def test_ctrl_c_stops_the_grader_at_once(tmp_path):
     grader, tree = _grader_with_kernels(tmp_path)
     os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
@@ -242,10 +250,7 @@ def test_ctrl_c_stops_the_grader_at_once(tmp_path):
     assert grader.returncode == 130
     assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr, stderr[-2000:]
     assert not (tmp_path / "out").exists()
-    deadline = time.monotonic() + 30
-    while (left := {p for p in tree if _running(p)}) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not left, [_cmdline(p)[:150] for p in left]  # outlived the interrupted grader
+    _assert_all_end(tree)
 
 
 def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
@@ -253,8 +258,4 @@ def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
     grader, tree = _grader_with_kernels(tmp_path)
     grader.kill()
     grader.communicate()
-    deadline = time.monotonic() + 30
-    while (left := {p for p in tree if _running(p)}) and \
-            time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not left, [_cmdline(p)[:150] for p in left]  # outlived the killed grader
+    _assert_all_end(tree)
