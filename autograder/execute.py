@@ -16,6 +16,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
 from autograder.sandbox import SandboxPolicy, kernel_manager
+from autograder.warm import WarmServer
 
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -76,9 +77,11 @@ class RunReport:
 
 
 def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
-                 uncapped: frozenset[int] | set[int] = frozenset()) -> RunReport:
-    """Execute ``nb`` in place in a fresh kernel confined to ``workdir``; the outputs of the
-    cells in ``uncapped`` (the grader's own) do not count against the output cap."""
+                 uncapped: frozenset[int] | set[int] = frozenset(),
+                 server: WarmServer | None = None) -> RunReport:
+    """Execute ``nb`` in place in a fresh kernel confined to ``workdir`` (forked by ``server``
+    when given, see :mod:`autograder.warm`); the outputs of the cells in ``uncapped`` (the
+    grader's own) do not count against the output cap."""
     deadline = time.monotonic() + limits.notebook_timeout
     hit_notebook_limit = False
 
@@ -93,7 +96,7 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
         nb,
         output_bytes=limits.output_bytes,
         uncapped=set(uncapped),
-        km=kernel_manager(workdir, limits.sandbox),
+        km=kernel_manager(workdir, limits.sandbox, server),
         timeout_func=timeout_for,
         kernel_name="python3",
         allow_errors=True,

@@ -28,7 +28,6 @@ import ctypes
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,12 +39,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import notebook, tamper
+from autograder import notebook, tamper, warm
 from autograder.answer_key import AnswerKey
 from autograder.course import Chapter, find_chapters
-from autograder.execute import Limits, run_notebook
+from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.intake import collect
-from autograder.sandbox import require_sandbox
+from autograder.sandbox import require_sandbox, warm_server
 
 MESSAGE_LIMIT = 500
 FLAGGED = "flagged for review"
@@ -298,11 +297,13 @@ def run_task(task: GradingTask) -> SubmissionResult:
     findings = tamper.scan_cells(
         [s for s, r in code if r == "answer" or s not in lesson],
         context=[s for s, r in code if r == "other" and s in lesson])
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        workdir = Path(tmp)
+    # Only the instructor's imports are preloaded: the server is shared by later submissions.
+    server = warm_server(task.limits.sandbox, warm.preload_modules(task.key.instructor),
+                         KERNEL_ENV)
+    with warm.folder(server) as workdir:
         for name, data in task.assets.items():
             (workdir / name).write_bytes(data)
-        run = run_notebook(plan.nb, workdir=workdir, limits=task.limits,
+        run = run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
                            uncapped={i for i, r in enumerate(plan.roles) if r == "grader"})
     scored = score(plan, task.key)
     findings = sorted(set(findings + scored.findings))

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from autograder import warm
 from autograder.errors import CourseError
+from autograder.warm import WarmServer
 
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 INSTALL_HINT = (
@@ -38,6 +40,7 @@ class SandboxPolicy:
 
     enabled: bool = True
     memory_mb: int = 4096  # address-space cap; TensorFlow needs about 2 GB to train small models
+    warm: bool = True  # fork kernels from a server that has imported the libraries once
 
 
 def _python_roots() -> list[str]:
@@ -62,8 +65,8 @@ def require_sandbox(policy: SandboxPolicy) -> None:
         raise CourseError(INSTALL_HINT)
 
 
-def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
-    """The command prefix that runs a program confined to ``workdir``."""
+def _bwrap(writable: Path, policy: SandboxPolicy, env: dict[str, str],
+           extra: list[str] = ()) -> list[str]:
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in SYSTEM_DIRS:
@@ -73,17 +76,29 @@ def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
             args += ["--ro-bind", path, path]
     for root in _python_roots():
         args += ["--ro-bind", root, root]
-    work = str(workdir)
-    args += [
-        "--bind", work, work, "--chdir", work,
-        # ipykernel's parent poller reads the grader's pid, which means nothing in the
-        # sandbox's own pid namespace; --die-with-parent does that job instead.
-        "--unsetenv", "JPY_PARENT_PID",
-        "--setenv", "HOME", work,
-        "--setenv", "MPLCONFIGDIR", str(workdir / ".config" / "matplotlib"),
-        "--setenv", "TMPDIR", "/tmp",
-    ]
+    work = str(writable)
+    # ipykernel's parent poller reads the grader's pid, which means nothing in the sandbox's own
+    # pid namespace; --die-with-parent does that job instead.
+    args += ["--bind", work, work, "--chdir", work, "--unsetenv", "JPY_PARENT_PID", *extra]
+    for name, value in env.items():
+        args += ["--setenv", name, value]
     return args + ["prlimit", f"--as={policy.memory_mb * 1024 * 1024}", "--"]
+
+
+def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
+    """The command prefix that runs a program confined to ``workdir``."""
+    return _bwrap(workdir, policy, {"HOME": str(workdir),
+                                    "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+                                    "TMPDIR": "/tmp"})
+
+
+def server_command(stage: Path, policy: SandboxPolicy) -> list[str]:
+    """The command prefix for the warm-kernel server (:mod:`autograder.warm`).  It outlives
+    single submissions, so everything it shares with its kernels is read-only (``/`` and
+    ``/dev`` too); each kernel mounts its own ``/tmp`` and ``/dev/shm`` over the server's."""
+    return _bwrap(stage, policy, {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+                                  "TMPDIR": "/tmp"},
+                  ["--remount-ro", "/dev", "--remount-ro", "/"])
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -95,13 +110,39 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self.sandbox_prefix + super().format_kernel_cmd(extra_arguments)
 
 
-def kernel_manager(workdir: Path, policy: SandboxPolicy) -> AsyncKernelManager:
-    """A kernel manager for one submission, talking over ipc sockets in ``workdir``."""
-    if policy.enabled:
-        km: AsyncKernelManager = SandboxedKernelManager(kernel_name="python3", transport="ipc")
+class WarmKernelManager(AsyncKernelManager):
+    """A kernel manager whose "kernel process" is the relay to a warm-kernel server."""
+
+    relay_command: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return list(self.relay_command)
+
+
+def kernel_manager(workdir: Path, policy: SandboxPolicy,
+                   server: WarmServer | None = None) -> AsyncKernelManager:
+    """A kernel manager for one submission, talking over ipc sockets in ``workdir``; its kernel
+    comes from ``server`` when given, else from a sandbox of its own."""
+    connection_file = str(workdir / "kernel-connection.json")
+    if server is not None:
+        km: AsyncKernelManager = WarmKernelManager(kernel_name="python3", transport="ipc")
+        km.relay_command = server.kernel_command(workdir, connection_file)
+        km.ip = str(workdir / "kernel-ipc")
+    elif policy.enabled:
+        km = SandboxedKernelManager(kernel_name="python3", transport="ipc")
         km.sandbox_prefix = bwrap_command(workdir, policy)
         km.ip = str(workdir / "kernel-ipc")
     else:
         km = AsyncKernelManager(kernel_name="python3")
-    km.connection_file = str(workdir / "kernel-connection.json")
+    km.connection_file = connection_file
     return km
+
+
+def warm_server(policy: SandboxPolicy, modules: tuple[str, ...],
+                env: dict[str, str]) -> WarmServer | None:
+    """This process's warm-kernel server for ``policy``, or ``None`` when the policy does not
+    want one or this machine cannot confine its kernels."""
+    if not (policy.enabled and policy.warm):
+        return None
+    return warm.server_for(lambda stage: server_command(stage, policy),
+                           policy.memory_mb * 1024 * 1024, modules, env)

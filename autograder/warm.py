@@ -1,0 +1,159 @@
+"""Warm kernels: pay for importing TensorFlow once per grading process, not once per submission.
+
+A fresh kernel spends about 5 s starting Python and importing the chapter's libraries before
+the first line of student code runs; for a chapter 1 notebook that is a third of its run.  So
+each grading process starts one *warm-kernel server* (:mod:`autograder.zygote`) in a bubblewrap
+sandbox.  It imports the modules the chapter's instructor notebook imports - never anything a
+submission names - and then forks one kernel per submission, which confines itself further
+(own namespaces, fresh ``/tmp``, only its own folder writable, no capabilities, memory cap) before
+any student code runs.  jupyter_client talks to it through a small relay process
+(:mod:`autograder.relay`) that it starts as if it were the kernel.
+
+Where the operating system does not allow the extra confinement (nested user namespaces), the
+server says so at start-up and grading falls back to one bubblewrap sandbox per submission.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import contextlib
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+ALWAYS = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib.pyplot")
+ZYGOTE = Path(__file__).with_name("zygote.py")  # run by the sandbox's Python, as a script
+RELAY = Path(__file__).with_name("relay.py")
+READY_TIMEOUT = 300  # s; importing TensorFlow on a busy 2-core machine can take 20 s
+
+
+def preload_modules(nb: NotebookNode) -> tuple[str, ...]:
+    """Every module the notebook's code cells import at top level, in order, plus what every
+    kernel imports; cells that are not valid Python (magics) are skipped."""
+    found: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append(node.module)
+    return tuple(dict.fromkeys([*found, *ALWAYS]))
+
+
+@dataclass
+class WarmServer:
+    """One running warm-kernel server and the folder it shares with the grader."""
+
+    key: tuple
+    process: subprocess.Popen
+    stage: Path
+    log: Path
+    memory_bytes: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def socket_path(self) -> Path:
+        return self.stage / "zygote.sock"
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kernel_command(self, workdir: Path, connection_file: str) -> list[str]:
+        """The command jupyter_client runs in place of a kernel for ``workdir``."""
+        request = {"workdir": str(workdir), "connection_file": connection_file,
+                   "memory_bytes": self.memory_bytes,
+                   "env": {**self.env, "HOME": str(workdir),
+                           "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib")}}
+        return [sys.executable, "-I", "-S", str(RELAY), str(self.socket_path),
+                json.dumps(request)]
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()  # bubblewrap's init dies with it, and every kernel with that
+            self.process.wait()
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.log.unlink(missing_ok=True)
+
+
+_server: WarmServer | None = None
+_unsupported: dict[tuple, str] = {}
+
+
+def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
+               modules: Iterable[str], env: dict[str, str]) -> WarmServer | None:
+    """This process's warm-kernel server for these settings, started on first use (and
+    replaced when they change); ``None`` where warm kernels cannot be confined here (the
+    reason is printed once).  ``sandbox_prefix`` gives the bubblewrap command for a folder."""
+    global _server
+    key = (memory_bytes, tuple(modules), tuple(sorted(env.items())))
+    if key in _unsupported:
+        return None
+    if _server is not None and _server.key == key and _server.alive():
+        return _server
+    if _server is not None:
+        _server.close()
+        _server = None
+    server, reason = _start(key, sandbox_prefix, memory_bytes, list(modules), env)
+    if server is None:
+        _unsupported[key] = reason
+        print(f"note: warm kernels are not available here ({reason}); every submission starts "
+              "its own kernel, which is slower", file=sys.stderr)
+        return None
+    _server = server
+    return server
+
+
+def _start(key, sandbox_prefix, memory_bytes, modules, env) -> tuple[WarmServer | None, str]:
+    stage = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
+    handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log")
+    log = Path(log_name)
+    source = ZYGOTE.read_text(encoding="utf-8")
+    command = sandbox_prefix(stage) + [sys.executable, "-c", source, str(stage), *modules]
+    server_env = {**os.environ, **env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+                  "TMPDIR": "/tmp"}
+    server_env.pop("JPY_PARENT_PID", None)
+    with os.fdopen(handle, "wb") as stderr:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=stderr, env=server_env)
+    server = WarmServer(key, process, stage, log, memory_bytes, env)
+    line = _first_line(process)
+    if line == "ready":
+        atexit.register(server.close)
+        return server, ""
+    server.close()
+    if line.startswith("unsupported"):
+        return None, line.removeprefix("unsupported").strip()
+    return None, "the server did not start" + (f": {line}" if line else "")
+
+
+def _first_line(process: subprocess.Popen) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT)
+    if not ready:
+        return ""
+    return process.stdout.readline().decode(errors="replace").strip()
+
+
+@contextlib.contextmanager
+def folder(server: WarmServer | None):
+    """A fresh, empty working folder for one submission: inside the server's shared folder
+    when there is a server, otherwise an ordinary temporary folder.  Removed afterwards."""
+    parent = str(server.stage) if server else None
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=parent) as tmp:
+        yield Path(tmp)

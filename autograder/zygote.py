@@ -1,0 +1,273 @@
+"""The warm-kernel server, run *inside* a bubblewrap sandbox (see :mod:`autograder.warm`).
+
+It imports the chapter's libraries once (TensorFlow alone takes seconds), then serves kernel
+requests on a unix socket: for each one it forks a child that confines itself further and becomes
+an IPython kernel with everything already imported.  Each kernel gets
+
+* its own user, mount, pid, network, IPC and UTS namespaces (it is pid 1 of its namespace, so
+  every process it starts dies with it);
+* a fresh, empty ``/tmp`` and ``/dev/shm``; the only other writable place is its own working
+  folder, bind-mounted at the same path the grader uses; the server's folder (its socket, other
+  submissions' folders) is hidden under the fresh ``/tmp``;
+* no capabilities at all (bounding set dropped, so not even after ``execve``), no new
+  privileges, and an address-space cap;
+* a server and monitor it cannot inspect: both are non-dumpable, so ``/proc/<pid>/mem``, ``fd``
+  and ``root`` are closed to it.
+
+This file is run as a script by the sandbox's own Python; it must not import the ``autograder``
+package (the course repository is not visible in the sandbox).  Protocol, one JSON line per
+connection from the relay (:mod:`autograder.relay`)::
+
+    {"workdir": ..., "connection_file": ..., "memory_bytes": ..., "env": {...}}
+
+answered by ``started`` and, when the kernel ends, ``exit <status>``; ``signal <n>`` from the
+relay is passed on to the kernel, and a closed connection kills it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME = 1, 4, 15
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+O_PATH = 0o10000000
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Refused(Exception):
+    """A confinement step the kernel (of the OS) refused."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise Refused(f"{what}: {os.strerror(err)}")
+
+
+def _name(name: str) -> None:
+    libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    def enc(text: str | None) -> bytes | None:
+        return None if text is None else text.encode()
+
+    _check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_all_capabilities() -> None:
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last + 1):
+        _check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "drop the capability bounding set")
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    _check(libc.capset(ctypes.byref(header), (_CapData * 2)()), "capset")
+    status = open("/proc/self/status").read()
+    for field in ("CapEff", "CapPrm", "CapBnd"):
+        value = next(line.split()[1] for line in status.splitlines() if line.startswith(field))
+        if int(value, 16):
+            raise Refused(f"{field} is still {value}")
+
+
+def _enter_namespaces() -> None:
+    """In the monitor: a new user namespace mapping this user to itself, and the rest."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
+                        | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    with open("/proc/self/setgroups", "w") as handle:
+        handle.write("deny")
+    with open("/proc/self/uid_map", "w") as handle:
+        handle.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as handle:
+        handle.write(f"{gid} {gid} 1")
+
+
+def _confine(workdir: str, stage: str) -> None:
+    """In the kernel (pid 1 of the new namespaces): the file system, then the privileges."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    keep = os.open(workdir, O_PATH | os.O_DIRECTORY)
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    if not (stage + "/").startswith("/tmp/"):
+        _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+    os.makedirs(workdir, exist_ok=True)
+    _mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND | MS_REC)
+    os.close(keep)
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    os.makedirs(os.environ.get("MPLCONFIGDIR", "/tmp/matplotlib"), exist_ok=True)
+    _drop_all_capabilities()
+
+
+def _kernel(request: dict, stage: str) -> None:
+    """Become the kernel; never returns."""
+    status = 1
+    try:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _name("ag-kernel")
+        workdir = request["workdir"]
+        _confine(workdir, stage)
+        os.setsid()
+        import resource
+        memory = int(request["memory_bytes"])
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard != resource.RLIM_INFINITY:
+            memory = min(memory, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        devnull = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(workdir)
+        os.environ.pop("JPY_PARENT_PID", None)
+        os.environ.update(request.get("env", {}))
+        if request.get("probe"):
+            status = 0
+            return
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        from ipykernel import kernelapp
+        kernelapp.launch_new_instance()
+        status = 0
+    except SystemExit as stop:
+        status = stop.code if isinstance(stop.code, int) else 1
+    except BaseException as err:  # noqa: BLE001 - reported to the monitor as an exit status
+        try:
+            os.write(2, f"kernel set-up failed: {err}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(status)
+
+
+def _monitor(conn: socket.socket, stage: str) -> None:
+    """In a forked child of the server: start one kernel and relay its life; never returns."""
+    status = 1
+    try:
+        _name("ag-monitor")
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        reader = conn.makefile("rb")
+        request = json.loads(reader.readline() or b"{}")
+        try:
+            _enter_namespaces()
+        except (Refused, OSError) as err:
+            conn.sendall(f"refused {err}\n".encode())
+            return
+        kernel = os.fork()
+        if kernel == 0:
+            conn.close()
+            _kernel(request, stage)
+        conn.sendall(b"started\n")
+        status = _relay(conn, reader, kernel)
+    finally:
+        os._exit(status)
+
+
+def _relay(conn: socket.socket, reader, kernel: int) -> int:
+    pidfd = os.pidfd_open(kernel)
+    try:
+        while True:
+            ready, _, _ = select.select([conn, pidfd], [], [])
+            if pidfd in ready:
+                _, wait_status = os.waitpid(kernel, 0)
+                code = os.waitstatus_to_exitcode(wait_status)
+                try:
+                    conn.sendall(f"exit {code}\n".encode())
+                except OSError:
+                    pass
+                return 0
+            line = reader.readline()
+            if not line:  # the relay is gone: so is the kernel, and all it started
+                os.kill(kernel, signal.SIGKILL)
+                os.waitpid(kernel, 0)
+                return 0
+            if line.startswith(b"signal "):
+                os.kill(kernel, int(line.split()[1]))
+    finally:
+        os.close(pidfd)
+
+
+def _serve(server: socket.socket, stage: str) -> None:
+    while True:
+        conn, _ = server.accept()
+        while True:  # reap finished monitors
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        child = os.fork()
+        if child == 0:
+            server.close()
+            _monitor(conn, stage)
+        conn.close()
+
+
+def _probe(stage: str) -> str:
+    """Confine one child as a kernel would be (without starting a kernel): '' or why not."""
+    probe_dir = os.path.join(stage, "probe")
+    os.makedirs(probe_dir, exist_ok=True)
+    left, right = socket.socketpair()
+    child = os.fork()
+    if child == 0:
+        left.close()
+        _monitor(right, stage)
+    right.close()
+    left.sendall(json.dumps({"workdir": probe_dir, "probe": True,
+                             "memory_bytes": 1 << 40}).encode() + b"\n")
+    answer = left.makefile("rb").read().decode()
+    os.waitpid(child, 0)
+    if answer.split("\n")[0] != "started" or "exit 0" not in answer:
+        return answer.strip().replace("\n", "; ") or "the probe kernel did not start"
+    return ""
+
+
+def main() -> None:
+    stage, modules = sys.argv[1], sys.argv[2:]
+    if sys.path and sys.path[0] == "":
+        del sys.path[0]
+    _name("ag-zygote")
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    failed = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the kernel will import it (and report) itself
+            failed.append(module)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(os.path.join(stage, "zygote.sock"))
+    server.listen(16)
+    reason = _probe(stage)
+    print(f"unsupported {reason}" if reason else "ready", flush=True)
+    if reason:
+        return
+    _serve(server, stage)
+
+
+if __name__ == "__main__":
+    main()
