@@ -62,7 +62,8 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | No
 def _limits(args: argparse.Namespace) -> Limits:
     return Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                   output_bytes=args.output_mb * 1_000_000,
-                  sandbox=SandboxPolicy(enabled=not args.no_sandbox, memory_mb=args.memory_mb))
+                  sandbox=SandboxPolicy(enabled=not args.no_sandbox, memory_mb=args.memory_mb,
+                                        warm=not args.cold_kernels))
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -135,6 +136,9 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
                    help=f"output kept per submission (default {d.output_bytes // 1_000_000} MB)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without isolation (never for a real class)")
+    p.add_argument("--cold-kernels", action="store_true",
+                   help="start every kernel from scratch in its own sandbox instead of forking "
+                        "it from a warm server that has imported the libraries (slower)")
 
 
 def build_parser() -> argparse.ArgumentParser:

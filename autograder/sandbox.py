@@ -8,6 +8,9 @@ network namespace) and an address-space cap (``prlimit --as``), so a memory bomb
 ``MemoryError`` instead of taking the machine down.  The grader talks to the kernel over
 ``ipc`` sockets in the working folder; the tests themselves live only in the grader's memory and
 reach the kernel one cell at a time.
+
+By default the kernel is not started from scratch: it is forked from a warm-kernel server that
+runs in a sandbox built the same way and confines each kernel further (:mod:`autograder.warm`).
 """
 
 from __future__ import annotations

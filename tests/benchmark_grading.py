@@ -1,7 +1,7 @@
 """Benchmark: grading a class with stock nbgrader against `python -m autograder grade`.
 
     .venv/bin/python tests/benchmark_grading.py [--submissions 40] [--workers 2] [--chapter NAME]
-                                                [--ceiling]
+                                                [--ceiling] [--cold]
 
 Not a timed test: it prints its figures.  On the same N submissions (a mix of complete, partly
 correct and untouched notebooks made from the chapter) it measures, in one run:
@@ -14,6 +14,11 @@ and prints both grading wall times, their ratio (goal: at least 1.8x faster than
 cores) and the grading overhead, grading wall time / plain execution wall time (goal: at most
 1.2).
 
+With ``--cold`` it also grades with ``--cold-kernels`` (every kernel started from scratch in a
+sandbox of its own), which shows what the warm kernels save.  Every grading run's grades.csv is
+checked: each copy of an example notebook gets the same score, the complete one full marks and
+the untouched one 0 (a fast grader that grades wrongly would prove nothing).
+
 With ``--ceiling`` it also runs the notebooks plainly one at a time, and prints how much faster
 W at a time is: the most any W-worker grader that runs the same cells can gain on this machine
 over a serial one (a notebook keeps about one core busy; W of them at once share the caches and
@@ -23,6 +28,7 @@ memory bandwidth, so the gain is below W).
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import subprocess
@@ -74,12 +80,30 @@ def run_stock(chapter, files: list[Path], root: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_ours(chapter, folder: Path, out: Path, workers: int) -> float:
+def run_ours(chapter, folder: Path, out: Path, workers: int, *extra: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "autograder", "grade", chapter.name, str(folder),
-                    "--out", str(out), "--workers", str(workers)], cwd=REPO_ROOT, check=True,
-                   capture_output=True)
-    return time.perf_counter() - started
+                    "--out", str(out), "--workers", str(workers), *extra], cwd=REPO_ROOT,
+                   check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    check_grades(out / "grades.csv")
+    return elapsed
+
+
+def check_grades(grades_csv: Path) -> None:
+    """Copies of one example score alike; complete scores full, untouched 0 (see make_submissions:
+    submission n is a copy of example n mod 3)."""
+    with grades_csv.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    by_kind: dict[int, set[tuple[float, str]]] = {}
+    for row in rows:
+        kind = (int(row["student_id"].lstrip("s")) - 1) % 3
+        by_kind.setdefault(kind, set()).add((float(row["score"]), row["status"]))
+    complete, untouched = by_kind[0], by_kind[1]
+    maximum = float(rows[0]["max_score"])
+    problems = [f"{kind}: {found}" for kind, found in by_kind.items() if len(found) != 1]
+    if complete != {(maximum, "graded")} or untouched != {(0.0, "graded")} or problems:
+        raise SystemExit(f"wrong grades in {grades_csv}: {by_kind}")
 
 
 def _plain(path: str) -> None:
@@ -104,6 +128,8 @@ def main() -> int:
     parser.add_argument("--chapter", default="ch01_keras_api")
     parser.add_argument("--ceiling", action="store_true",
                         help="also time plain execution one at a time (adds a serial run)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also grade with --cold-kernels (no warm kernel server)")
     args = parser.parse_args()
     chapter = get_chapter(args.chapter)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -119,6 +145,11 @@ def main() -> int:
                   flush=True)
         ours = run_ours(chapter, root / "class", root / "results", args.workers)
         print(f"autograder grade --workers {args.workers}:      {ours:7.1f} s", flush=True)
+        if args.cold:
+            cold = run_ours(chapter, root / "class", root / "results-cold", args.workers,
+                            "--cold-kernels")
+            print(f"  the same with --cold-kernels:    {cold:7.1f} s "
+                  f"(warm kernels are {cold / ours:.2f}x faster)", flush=True)
         stock = run_stock(chapter, files, root)
         print(f"stock nbgrader autograde (serial): {stock:7.1f} s", flush=True)
     speedup, overhead = stock / ours, ours / plain

@@ -23,8 +23,11 @@ from autograder.course import REPO_ROOT
 from autograder.execute import Limits
 from autograder.grade import grade_folder, grade_submission
 from autograder.intake import collect
+from autograder.sandbox import SandboxPolicy
 
 CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300)
+# A warm-kernel server: bubblewrap (its outer process and its init) and the server itself.
+SERVER_PROCESSES = {"bwrap", "ag-zygote"}
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
 
@@ -86,6 +89,8 @@ def test_feedback_never_quotes_hidden_test_code(corpus_run, tmp_path):
 
 
 def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
+    """The corpus ran two at a time in warm kernels; one at a time in cold kernels (each started
+    from scratch in its own sandbox) gives the very same grades."""
     _, results, _, folder = corpus_run
     picked = ["complete-lean", "kernel-exit", "not-json", "other-chapter", "empty"]
     subset = tmp_path / "subset"
@@ -93,7 +98,7 @@ def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
     for name in picked:
         (subset / f"{name}.ipynb").write_bytes((folder / f"{name}.ipynb").read_bytes())
     serial = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=1,
-                          limits=CORPUS_LIMITS)
+                          limits=replace(CORPUS_LIMITS, sandbox=SandboxPolicy(warm=False)))
     for r in serial.results:
         parallel = results[r.student_id]
         assert replace(r, errors=(), seconds=0) == replace(parallel, errors=(), seconds=0)
@@ -170,17 +175,21 @@ def test_intake_custom_id_pattern(tmp_path):
     assert [e.student_id for e in entries] == ["u0042"]
 
 
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 @pytest.mark.parametrize("finished", [True, False], ids=["finished", "timed-out"])
-def test_no_kernel_outlives_its_submission(finished):
+def test_no_kernel_outlives_its_submission(finished, warm):
     """Every submission's kernel is gone when its grading returns, whether the notebook ran
-    to the end or was stopped; an idle TensorFlow kernel holds about 750 MB."""
+    to the end or was stopped; an idle TensorFlow kernel holds about 750 MB.  Only the warm
+    server stays (it holds no student code)."""
     source = "x = 1\n" if finished else "while True:\n    pass\n"
     before = _live_descendants()
+    limits = replace(CORPUS_LIMITS, cell_timeout=60 if finished else 8,
+                     sandbox=SandboxPolicy(warm=warm))
     result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
-                              chapter=corpus.CHAPTER, key=corpus.KEY,
-                              limits=replace(CORPUS_LIMITS, cell_timeout=60 if finished else 8))
+                              chapter=corpus.CHAPTER, key=corpus.KEY, limits=limits)
     assert result.status.startswith("graded" if finished else "timeout"), result.status
-    assert _live_descendants() - before == set()
+    left = {pid: _comm(pid) for pid in _live_descendants() - before}
+    assert set(left.values()) <= SERVER_PROCESSES, left
 
 
 def _descendants(root: int) -> set[int]:
@@ -208,6 +217,17 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _is_kernel(pid: int) -> bool:
+    return b"ipykernel" in _cmdline(pid) or _comm(pid) == "ag-kernel"
+
+
 def _running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -230,7 +250,7 @@ def _grader_with_kernels(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     kernels = set()
     while len(kernels) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
-        kernels = {p for p in _descendants(grader.pid) if b"ipykernel" in _cmdline(p)}
+        kernels = {p for p in _descendants(grader.pid) if _is_kernel(p)}
     assert len(kernels) >= 2, "the grader never started its kernels"
     return grader, _descendants(grader.pid)
 

@@ -1,0 +1,156 @@
+"""Warm kernels (autograder/warm.py, autograder/zygote.py): a kernel forked from the shared server
+is confined as tightly as one started in a sandbox of its own, and nothing one submission does
+reaches the submissions graded after it by the same server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import corpus
+import nbformat
+import pytest
+
+from autograder import warm
+from autograder.execute import KERNEL_ENV, Limits, run_notebook
+from autograder.grade import grade_folder
+from autograder.sandbox import SandboxPolicy, warm_server
+
+POLICY = SandboxPolicy()
+SERVER_NAMES = {"bwrap", "ag-zygote", "ag-monitor", "ag-kernel"}
+
+PROBE = r'''
+import ctypes, json, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+facts = {"pid": os.getpid(), "tmp": sorted(os.listdir("/tmp")), "cwd": os.getcwd(),
+         "shm": sorted(os.listdir("/dev/shm"))}
+status = open("/proc/self/status").read().splitlines()
+facts["caps"] = {line.split(":")[0]: int(line.split()[1], 16)
+                 for line in status if line.startswith("Cap")}
+others = [p for p in os.listdir("/proc") if p.isdigit()
+          and open(f"/proc/{p}/comm").read().strip() != "ag-kernel"]
+facts["others"] = sorted(open(f"/proc/{p}/comm").read().strip() for p in others)
+opened = []
+for p in others:
+    paths = [f"/proc/{p}/{name}" for name in ("mem", "environ", "maps", "cwd", "root", "exe")]
+    paths += [f"/proc/{p}/fd/{fd}" for fd in os.listdir(f"/proc/{p}/fd")]
+    for path in paths:
+        try:
+            os.listdir(path) if path.endswith(("cwd", "root")) else open(path, "rb").read(1)
+            opened.append(path)
+        except OSError:
+            pass
+facts["opened"] = opened
+facts["umount_tmp"] = libc.umount2(b"/tmp", 2)
+written = []
+for path in ("/escape", "/dev/escape", "/usr/escape", "/proc/escape"):
+    try:
+        open(path, "w").write("x")
+        written.append(path)
+    except OSError:
+        pass
+facts["written"] = written
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    facts["network"] = True
+except OSError:
+    facts["network"] = False
+print(json.dumps(facts))
+'''
+
+
+@pytest.fixture(scope="module")
+def server():
+    found = warm_server(POLICY, ("json",), KERNEL_ENV)
+    if found is None:
+        pytest.skip("this machine does not allow the nested namespaces warm kernels need")
+    return found
+
+
+def _run(server, source: str) -> tuple[str, list]:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    with warm.folder(server) as workdir:
+        (workdir / "asset.csv").write_text("a,b\n")
+        report = run_notebook(nb, workdir=workdir, limits=Limits(cell_timeout=60), server=server)
+    return report.status, nb.cells[0].outputs
+
+
+def test_a_warm_kernel_is_confined(server):
+    status, outputs = _run(server, PROBE)
+    assert status == "complete", outputs
+    facts = json.loads(outputs[0]["text"])
+    assert facts["pid"] == 1  # so everything it starts dies with it
+    assert all(value == 0 for value in facts["caps"].values()), facts["caps"]
+    assert set(facts["tmp"]) <= {"matplotlib", server.stage.name}  # its own folder's parents
+    assert Path(facts["cwd"]).parent == server.stage
+    assert facts["shm"] == []
+    assert set(facts["others"]) <= SERVER_NAMES and "ag-zygote" in facts["others"]
+    assert facts["opened"] == []  # the server's and monitor's memory, files and folders
+    assert facts["umount_tmp"] != 0
+    assert facts["written"] == []
+    assert facts["network"] is False
+
+
+def test_the_kernel_sees_only_its_own_folder(server):
+    status, outputs = _run(server, "import os\nprint(sorted(os.listdir(os.path.dirname("
+                                   "os.getcwd()))), sorted(os.listdir('.')))")
+    assert status == "complete", outputs
+    parent, own = outputs[0]["text"].split("] [")
+    assert "zygote.sock" not in parent and parent.count("grade-") == 1
+    assert "asset.csv" in own
+
+
+def test_preloaded_modules_come_from_the_instructor_notebook():
+    modules = warm.preload_modules(corpus.KEY.instructor)
+    assert {"tensorflow", "keras", "numpy", "sklearn.datasets"} <= set(modules)
+    assert set(warm.ALWAYS) <= set(modules)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import a.b, c\nfrom d import e\nfrom . import f\n"
+                                  "def g():\n    import hidden\n"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport ignored"),
+    ])
+    assert warm.preload_modules(nb)[:3] == ("a.b", "c", "d")
+
+
+LEAVE_BEHIND = (
+    "import os, subprocess, sys\n"
+    "for path in ('/tmp/left-behind', '/dev/shm/left-behind',\n"
+    "             os.path.join(os.path.dirname(os.getcwd()), 'left-behind')):\n"
+    "    try:\n"
+    "        open(path, 'w').write('from an earlier submission')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
+    "                 start_new_session=True)\n"
+    "os.environ['LEFT_BEHIND'] = '1'\n"
+    "q05 = 'left things behind'\n"
+)
+LOOK_FOR_IT = (
+    "import os\n"
+    "seen = [os.path.exists(path) for path in ('/tmp/left-behind', '/dev/shm/left-behind',\n"
+    "        os.path.join(os.path.dirname(os.getcwd()), 'left-behind'))]\n"
+    "seen.append('LEFT_BEHIND' in os.environ)\n"
+    "names = set()\n"
+    "for pid in (p for p in os.listdir('/proc') if p.isdigit()):\n"
+    "    try:\n"
+    "        names.add(open(f'/proc/{pid}/comm').read().strip())\n"
+    "    except OSError:\n"
+    "        pass\n"
+    f"seen.append(bool(names - {SERVER_NAMES!r}))\n"
+    "print(seen, names)\n"
+    "q01 = 'c' if any(seen) else 'b'\n"
+)
+
+
+def test_one_submission_cannot_reach_the_next(tmp_path, server):
+    """One worker grades a submission that leaves files in every writable place it has and a
+    daemon behind, then one that looks for them: the second finds nothing and scores full."""
+    (tmp_path / "a-leaves.ipynb").write_bytes(corpus.answer("q05-answer", LEAVE_BEHIND)())
+    (tmp_path / "b-looks.ipynb").write_bytes(corpus.answer("q01-answer", LOOK_FOR_IT)())
+    results = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=1,
+                           limits=Limits(cell_timeout=60, notebook_timeout=300)).results
+    by_id = {r.student_id: r for r in results}
+    assert by_id["a-leaves"].status.startswith(("graded", "flagged")), by_id["a-leaves"].status
+    looked = by_id["b-looks"]
+    assert looked.status == "graded" and looked.score == corpus.FULL, \
+        [(t.grade_id, t.message) for t in looked.tests if not t.passed]
