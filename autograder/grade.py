@@ -13,6 +13,8 @@ How a submission is graded:
    (see :mod:`autograder.tamper`) go before and after every test cell.
 3. It runs top to bottom in a fresh kernel inside the sandbox (:mod:`autograder.sandbox`), in
    an empty folder holding only the chapter's assets, under time, memory and output limits.
+   The kernel is forked from this process's warm-kernel server (:mod:`autograder.warm`), which
+   has already imported the chapter's libraries, unless warm kernels are off or unavailable.
 4. A test cell earns its points when it ran and raised nothing.  What a cell writes to stderr
    does not matter: TensorFlow and Keras write warnings there, and a correct answer must not
    lose points to a library warning (stock nbgrader scores such a cell 0).

@@ -166,12 +166,11 @@ def _kernel(request: dict, stage: str) -> None:
 
 def _monitor(conn: socket.socket, stage: str) -> None:
     """In a forked child of the server: start one kernel and relay its life; never returns."""
-    status = 1
     try:
         _name("ag-monitor")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        reader = conn.makefile("rb")
-        request = json.loads(reader.readline() or b"{}")
+        lines = _Lines(conn)
+        request = json.loads(lines.next() or b"{}")
         try:
             _enter_namespaces()
         except (Refused, OSError) as err:
@@ -181,30 +180,54 @@ def _monitor(conn: socket.socket, stage: str) -> None:
         if kernel == 0:
             conn.close()
             _kernel(request, stage)
-        conn.sendall(b"started\n")
-        status = _relay(conn, reader, kernel)
+        ended = False
+        try:
+            conn.sendall(b"started\n")
+            ended = _relay(conn, lines, kernel)
+        finally:  # whatever happened here, the kernel does not outlive its monitor
+            if not ended:
+                os.kill(kernel, signal.SIGKILL)
     finally:
-        os._exit(status)
+        os._exit(0)
 
 
-def _relay(conn: socket.socket, reader, kernel: int) -> int:
+class _Lines:
+    """Lines from a socket, unbuffered beyond what has arrived (so select() stays truthful)."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn, self.buffer = conn, b""
+
+    def pending(self) -> bool:
+        return b"\n" in self.buffer
+
+    def next(self) -> bytes:
+        """The next line, or b"" once the other end has closed."""
+        while b"\n" not in self.buffer:
+            chunk = self.conn.recv(4096)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+
+def _relay(conn: socket.socket, lines: _Lines, kernel: int) -> bool:
+    """Until the kernel ends (report its status; True) or the relay goes (False)."""
     pidfd = os.pidfd_open(kernel)
     try:
         while True:
-            ready, _, _ = select.select([conn, pidfd], [], [])
+            ready = [conn] if lines.pending() else \
+                select.select([conn, pidfd], [], [])[0]
             if pidfd in ready:
                 _, wait_status = os.waitpid(kernel, 0)
-                code = os.waitstatus_to_exitcode(wait_status)
                 try:
-                    conn.sendall(f"exit {code}\n".encode())
+                    conn.sendall(f"exit {os.waitstatus_to_exitcode(wait_status)}\n".encode())
                 except OSError:
                     pass
-                return 0
-            line = reader.readline()
+                return True
+            line = lines.next()
             if not line:  # the relay is gone: so is the kernel, and all it started
-                os.kill(kernel, signal.SIGKILL)
-                os.waitpid(kernel, 0)
-                return 0
+                return False
             if line.startswith(b"signal "):
                 os.kill(kernel, int(line.split()[1]))
     finally:

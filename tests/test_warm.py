@@ -154,3 +154,34 @@ def test_one_submission_cannot_reach_the_next(tmp_path, server):
     looked = by_id["b-looks"]
     assert looked.status == "graded" and looked.score == corpus.FULL, \
         [(t.grade_id, t.message) for t in looked.tests if not t.passed]
+
+
+def test_an_interrupt_reaches_a_warm_kernel(server, tmp_path):
+    """jupyter_client's interrupt (SIGINT to what it thinks is the kernel) goes through the relay
+    to the forked kernel, which stops the running cell with a KeyboardInterrupt."""
+    import asyncio
+    import time
+
+    from autograder.sandbox import kernel_manager
+
+    async def interrupted() -> str:
+        with warm.folder(server) as workdir:
+            km = kernel_manager(workdir, POLICY, server)
+            await km.start_kernel(env={**KERNEL_ENV})
+            client = km.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=60)
+                started = time.monotonic()
+                msg_id = client.execute("import time\ntime.sleep(60)")
+                await asyncio.sleep(2)
+                await km.interrupt_kernel()
+                reply = await client.get_shell_msg(timeout=30)
+                assert reply["parent_header"]["msg_id"] == msg_id
+                assert time.monotonic() - started < 30
+                return reply["content"].get("ename", reply["content"]["status"])
+            finally:
+                client.stop_channels()
+                await km.shutdown_kernel(now=True)
+
+    assert asyncio.run(interrupted()) == "KeyboardInterrupt"
