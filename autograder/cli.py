@@ -7,6 +7,7 @@ Errors the user can fix are printed as one line (exit status 2), not as a traceb
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -82,7 +83,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", workers=args.workers,
                   limits=_limits(args))
     print(f"demo finished in {time.monotonic() - started:.0f} s")
-    return code
+    return code or _check_demo(args.out / "grades" / "grades.csv")
+
+
+def _check_demo(grades_csv: Path) -> int:
+    """The complete example must score full marks and the untouched one 0; anything else means
+    the grader does not work on this machine, and the demo says so instead of passing."""
+    with grades_csv.open(newline="", encoding="utf-8") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    complete, untouched = rows["example-complete"], rows["example-untouched"]
+    if float(complete["score"]) == float(complete["max_score"]) and \
+            float(untouched["score"]) == 0:
+        return 0
+    print(f"error: the complete example scored {complete['score']}/{complete['max_score']} "
+          f"({complete['status']}) and the untouched one {untouched['score']}: the grader is "
+          "not working on this machine", file=sys.stderr)
+    return 1
 
 
 def _cmd_outputs(args: argparse.Namespace) -> int:

@@ -109,7 +109,7 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
     if _server is not None:
         _server.close()
         _server = None
-    server, reason = _start(key, sandbox_prefix, memory_bytes, list(modules), env)
+    server, reason = start_server(key, sandbox_prefix, memory_bytes, list(modules), env)
     if server is None:
         _unsupported[key] = reason
         print(f"note: warm kernels are not available here ({reason}); every submission starts "
@@ -119,12 +119,15 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
     return server
 
 
-def _start(key, sandbox_prefix, memory_bytes, modules, env) -> tuple[WarmServer | None, str]:
+def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
+                 modules: list[str], env: dict[str, str]) -> tuple[WarmServer | None, str]:
+    """A new warm-kernel server (the caller closes it), or ``None`` and the reason."""
     stage = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
     handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log")
     log = Path(log_name)
-    source = ZYGOTE.read_text(encoding="utf-8")
-    command = sandbox_prefix(stage) + [sys.executable, "-c", source, str(stage), *modules]
+    script = stage / "server.py"  # the sandbox sees the stage, not the course repository
+    shutil.copyfile(ZYGOTE, script)
+    command = sandbox_prefix(stage) + [sys.executable, str(script), str(stage), *modules]
     server_env = {**os.environ, **env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
                   "TMPDIR": "/tmp"}
     server_env.pop("JPY_PARENT_PID", None)

@@ -14,8 +14,9 @@ an IPython kernel with everything already imported.  Each kernel gets
 * a server and monitor it cannot inspect: both are non-dumpable, so ``/proc/<pid>/mem``, ``fd``
   and ``root`` are closed to it.
 
-This file is run as a script by the sandbox's own Python; it must not import the ``autograder``
-package (the course repository is not visible in the sandbox).  Protocol, one JSON line per
+The grader copies this file into the server's folder and the sandbox's own Python runs it as a
+script; it must not import the ``autograder`` package (the course repository is not visible in
+the sandbox).  Protocol, one JSON line per
 connection from the relay (:mod:`autograder.relay`)::
 
     {"workdir": ..., "connection_file": ..., "memory_bytes": ..., "env": {...}}
@@ -30,6 +31,7 @@ import ctypes
 import importlib
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -105,13 +107,34 @@ def _enter_namespaces() -> None:
         handle.write(f"{gid} {gid} 1")
 
 
+def _mount_points_below(top: str) -> list[str]:
+    """Mount points strictly below ``top`` (the sandbox's read-only binds, such as a virtual
+    environment that lives under /tmp), parents first."""
+    points = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4])
+            if point.startswith(top.rstrip("/") + "/"):
+                points.append(point)
+    return sorted(set(points), key=lambda p: (p.count("/"), p))
+
+
 def _confine(workdir: str, stage: str) -> None:
     """In the kernel (pid 1 of the new namespaces): the file system, then the privileges."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # A fresh /tmp hides the server's (its socket, other submissions' folders); what the sandbox
+    # bound read-only below /tmp (Python itself, when it lives there) is bound again on top.
+    rebind = [(point, os.open(point, O_PATH | os.O_DIRECTORY))
+              for point in _mount_points_below("/tmp")
+              if point != stage and not point.startswith(stage + "/")]
     keep = os.open(workdir, O_PATH | os.O_DIRECTORY)
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     if not (stage + "/").startswith("/tmp/"):
         _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+    for point, fd in rebind:  # a bind of a read-only mount is read-only too
+        os.makedirs(point, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)
+        os.close(fd)
     os.makedirs(workdir, exist_ok=True)
     _mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND | MS_REC)
     os.close(keep)
@@ -154,7 +177,7 @@ def _kernel(request: dict, stage: str) -> None:
         kernelapp.launch_new_instance()
         status = 0
     except SystemExit as stop:
-        status = stop.code if isinstance(stop.code, int) else 1
+        status = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
     except BaseException as err:  # noqa: BLE001 - reported to the monitor as an exit status
         try:
             os.write(2, f"kernel set-up failed: {err}\n".encode())
@@ -272,8 +295,8 @@ def _probe(stage: str) -> str:
 
 def main() -> None:
     stage, modules = sys.argv[1], sys.argv[2:]
-    if sys.path and sys.path[0] == "":
-        del sys.path[0]
+    if sys.path and sys.path[0] in ("", os.path.dirname(os.path.abspath(__file__))):
+        del sys.path[0]  # as ipykernel_launcher does: nothing is imported from the folder
     _name("ag-zygote")
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     failed = []

@@ -5,6 +5,8 @@ reaches the submissions graded after it by the same server."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import corpus
@@ -14,7 +16,7 @@ import pytest
 from autograder import warm
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
-from autograder.sandbox import SandboxPolicy, warm_server
+from autograder.sandbox import SandboxPolicy, _bwrap, warm_server
 
 POLICY = SandboxPolicy()
 SERVER_NAMES = {"bwrap", "ag-zygote", "ag-monitor", "ag-kernel"}
@@ -185,3 +187,30 @@ def test_an_interrupt_reaches_a_warm_kernel(server, tmp_path):
                 await km.shutdown_kernel(now=True)
 
     assert asyncio.run(interrupted()) == "KeyboardInterrupt"
+
+
+def test_what_the_sandbox_binds_below_tmp_stays_visible_and_read_only(tmp_path_factory):
+    """A course cloned under /tmp has its virtual environment there: the kernel's fresh /tmp must
+    bind it again (read-only), or the kernel could not import anything the server had not."""
+    library = Path(tempfile.mkdtemp(prefix="warm-library-", dir="/tmp"))
+    try:
+        (library / "lazy_module.py").write_text("ANSWER = 42\n")
+        policy = SandboxPolicy()
+        prefix = lambda stage: _bwrap(stage, policy, {}, ["--ro-bind", str(library),  # noqa: E731
+                                                          str(library)])
+        server, reason = warm.start_server(("library",), prefix, 1 << 32, ["json"], KERNEL_ENV)
+        assert server is not None, reason
+        try:
+            status, outputs = _run(server, (
+                f"import sys\nsys.path.insert(0, {str(library)!r})\nimport lazy_module\n"
+                "try:\n"
+                f"    open({str(library / 'x')!r}, 'w')\n"
+                "    print(lazy_module.ANSWER, 'writable')\n"
+                "except OSError:\n"
+                "    print(lazy_module.ANSWER, 'read-only')\n"))
+        finally:
+            server.close()
+        assert status == "complete", outputs
+        assert outputs[0].get("text", "").split() == ["42", "read-only"], outputs
+    finally:
+        shutil.rmtree(library)
