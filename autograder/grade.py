@@ -30,6 +30,7 @@ import ctypes
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -350,9 +351,12 @@ class ClassResult:
     results: tuple[SubmissionResult, ...]
 
 
-def _end_with_grader(grader_pid: int) -> None:
+def _end_with_grader(grader_pid: int, scratch: str) -> None:
     """Pool-worker initializer: end this worker (and with it its sandboxed kernel, which dies
-    with its parent) when the grader itself is killed, instead of leaving it behind."""
+    with its parent) when the grader itself is killed, instead of leaving it behind.  The
+    worker's warm-kernel server keeps its files in ``scratch``, which the grader removes even
+    when it has to kill the worker."""
+    warm.SCRATCH = scratch
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
@@ -414,24 +418,33 @@ def grade_folder(
         progress(len(results), total, failures)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if tasks:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                   initializer=_end_with_grader, initargs=(os.getpid(),))
-        try:
-            with _workers_start_deaf_to_ctrl_c():
-                futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
-            for future in as_completed(futures):
-                result = future.result()
-                results[futures[future]] = result
-                failures += not result.ok
-                if progress:
-                    progress(len(results), total, failures)
-        except BaseException:  # Ctrl-C, or a bug: stop the workers now, not after their task
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()  # its kernel dies with it
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown()
+        with tempfile.TemporaryDirectory(prefix="autograder-run-",
+                                         ignore_cleanup_errors=True) as scratch:
+            _grade_in_pool(tasks, results, workers, scratch, total, failures, progress)
     return ClassResult(chapter, tuple(results[i] for i in range(total)))
+
+
+def _grade_in_pool(tasks: dict[int, GradingTask], results: dict[int, SubmissionResult],
+                   workers: int, scratch: str, total: int, failures: int,
+                   progress: Callable[[int, int, int], None] | None) -> None:
+    """Fill ``results`` with the graded ``tasks``, ``workers`` at a time."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_end_with_grader, initargs=(os.getpid(), scratch))
+    try:
+        with _workers_start_deaf_to_ctrl_c():
+            futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
+        for future in as_completed(futures):
+            result = future.result()
+            results[futures[future]] = result
+            failures += not result.ok
+            if progress:
+                progress(len(results), total, failures)
+    except BaseException:  # Ctrl-C, or a bug: stop the workers now, not after their task
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()  # its kernel dies with it
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def print_progress(done: int, total: int, failures: int) -> None:

@@ -91,6 +91,9 @@ class WarmServer:
         self.log.unlink(missing_ok=True)
 
 
+# Where servers keep their files (None: the system's temporary folder).  A grading run points it
+# at a folder of its own, which it removes even when it has to kill its workers.
+SCRATCH: str | None = None
 _server: WarmServer | None = None
 _unsupported: dict[tuple, str] = {}
 
@@ -122,8 +125,8 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
 def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
                  modules: list[str], env: dict[str, str]) -> tuple[WarmServer | None, str]:
     """A new warm-kernel server (the caller closes it), or ``None`` and the reason."""
-    stage = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
-    handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log")
+    stage = Path(tempfile.mkdtemp(prefix="autograder-warm-", dir=SCRATCH))
+    handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log", dir=SCRATCH)
     log = Path(log_name)
     script = stage / "server.py"  # the sandbox sees the stage, not the course repository
     shutil.copyfile(ZYGOTE, script)

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import replace
@@ -264,6 +265,7 @@ def _assert_all_end(pids: set[int], seconds: float = 30) -> None:
 
 
 def test_ctrl_c_stops_the_grader_at_once(tmp_path):
+    scratch_before = _grader_scratch()
     grader, tree = _grader_with_kernels(tmp_path)
     os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, stderr = grader.communicate(timeout=60)
@@ -271,6 +273,11 @@ def test_ctrl_c_stops_the_grader_at_once(tmp_path):
     assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr, stderr[-2000:]
     assert not (tmp_path / "out").exists()
     _assert_all_end(tree)
+    assert _grader_scratch() - scratch_before == set()  # the warm servers' folders too
+
+
+def _grader_scratch() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("autograder-*"))
 
 
 def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
