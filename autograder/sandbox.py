@@ -90,18 +90,16 @@ def _bwrap(writable: Path, policy: SandboxPolicy, env: dict[str, str],
 
 def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
     """The command prefix that runs a program confined to ``workdir``."""
-    return _bwrap(workdir, policy, {"HOME": str(workdir),
-                                    "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
-                                    "TMPDIR": "/tmp"})
+    return _bwrap(workdir, policy, warm.kernel_home(workdir))
 
 
-def server_command(stage: Path, policy: SandboxPolicy) -> list[str]:
+def server_command(stage: Path, policy: SandboxPolicy, extra: list[str] = ()) -> list[str]:
     """The command prefix for the warm-kernel server (:mod:`autograder.warm`).  It outlives
     single submissions, so everything it shares with its kernels is read-only (``/`` and
     ``/dev`` too); each kernel mounts its own ``/tmp`` and ``/dev/shm`` over the server's."""
     return _bwrap(stage, policy, {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
                                   "TMPDIR": "/tmp"},
-                  ["--remount-ro", "/dev", "--remount-ro", "/"])
+                  [*extra, "--remount-ro", "/dev", "--remount-ro", "/"])
 
 
 class SandboxedKernelManager(AsyncKernelManager):

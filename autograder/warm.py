@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -56,6 +56,12 @@ def preload_modules(nb: NotebookNode) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*found, *ALWAYS]))
 
 
+def kernel_home(workdir: Path) -> dict[str, str]:
+    """The environment variables that point a submission's kernel at its own folder."""
+    return {"HOME": str(workdir), "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+            "TMPDIR": "/tmp"}
+
+
 @dataclass
 class WarmServer:
     """One running warm-kernel server and the folder it shares with the grader."""
@@ -65,7 +71,6 @@ class WarmServer:
     stage: Path
     log: Path
     memory_bytes: int
-    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def socket_path(self) -> Path:
@@ -77,9 +82,7 @@ class WarmServer:
     def kernel_command(self, workdir: Path, connection_file: str) -> list[str]:
         """The command jupyter_client runs in place of a kernel for ``workdir``."""
         request = {"workdir": str(workdir), "connection_file": connection_file,
-                   "memory_bytes": self.memory_bytes,
-                   "env": {**self.env, "HOME": str(workdir),
-                           "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib")}}
+                   "memory_bytes": self.memory_bytes, "env": kernel_home(workdir)}
         return [sys.executable, "-I", "-S", str(RELAY), str(self.socket_path),
                 json.dumps(request)]
 
@@ -131,13 +134,10 @@ def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory
     script = stage / "server.py"  # the sandbox sees the stage, not the course repository
     shutil.copyfile(ZYGOTE, script)
     command = sandbox_prefix(stage) + [sys.executable, str(script), str(stage), *modules]
-    server_env = {**os.environ, **env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
-                  "TMPDIR": "/tmp"}
-    server_env.pop("JPY_PARENT_PID", None)
     with os.fdopen(handle, "wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=stderr, env=server_env)
-    server = WarmServer(key, process, stage, log, memory_bytes, env)
+                                   stderr=stderr, env={**os.environ, **env})
+    server = WarmServer(key, process, stage, log, memory_bytes)
     line = _first_line(process)
     if line == "ready":
         atexit.register(server.close)

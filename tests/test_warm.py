@@ -16,7 +16,7 @@ import pytest
 from autograder import warm
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
-from autograder.sandbox import SandboxPolicy, _bwrap, _python_roots, warm_server
+from autograder.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
 
 POLICY = SandboxPolicy()
 SERVER_NAMES = {"bwrap", "ag-zygote", "ag-monitor", "ag-kernel"}
@@ -199,8 +199,8 @@ def test_what_the_sandbox_binds_below_tmp_stays_visible_and_read_only(tmp_path_f
     try:
         (library / "lazy_module.py").write_text("ANSWER = 42\n")
         policy = SandboxPolicy()
-        prefix = lambda stage: _bwrap(stage, policy, {}, ["--ro-bind", str(library),  # noqa: E731
-                                                          str(library)])
+        prefix = lambda stage: server_command(  # noqa: E731
+            stage, policy, ["--ro-bind", str(library), str(library)])
         server, reason = warm.start_server(("library",), prefix, 1 << 32, ["json"], KERNEL_ENV)
         assert server is not None, reason
         try:
