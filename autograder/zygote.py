@@ -43,6 +43,8 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME = 1, 4, 15
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 O_PATH = 0o10000000
+# Process names (as in /proc/<pid>/comm), so that tests and people can tell the three apart.
+SERVER_NAME, MONITOR_NAME, KERNEL_NAME = "ag-zygote", "ag-monitor", "ag-kernel"
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -149,7 +151,7 @@ def _kernel(request: dict, stage: str) -> None:
     status = 1
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        _name("ag-kernel")
+        _name(KERNEL_NAME)
         workdir = request["workdir"]
         _confine(workdir, stage)
         os.setsid()
@@ -190,7 +192,7 @@ def _kernel(request: dict, stage: str) -> None:
 def _monitor(conn: socket.socket, stage: str) -> None:
     """In a forked child of the server: start one kernel and relay its life; never returns."""
     try:
-        _name("ag-monitor")
+        _name(MONITOR_NAME)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         lines = _Lines(conn)
         request = json.loads(lines.next() or b"{}")
@@ -297,14 +299,13 @@ def main() -> None:
     stage, modules = sys.argv[1], sys.argv[2:]
     if sys.path and sys.path[0] in ("", os.path.dirname(os.path.abspath(__file__))):
         del sys.path[0]  # as ipykernel_launcher does: nothing is imported from the folder
-    _name("ag-zygote")
+    _name(SERVER_NAME)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    failed = []
     for module in modules:
         try:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - the kernel will import it (and report) itself
-            failed.append(module)
+            pass
     server = socket.socket(socket.AF_UNIX)
     server.bind(os.path.join(stage, "zygote.sock"))
     server.listen(16)

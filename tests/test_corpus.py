@@ -19,7 +19,7 @@ from pathlib import Path
 import corpus
 import pytest
 
-from autograder import reports
+from autograder import reports, zygote
 from autograder.course import REPO_ROOT
 from autograder.execute import Limits
 from autograder.grade import grade_folder, grade_submission
@@ -28,7 +28,7 @@ from autograder.sandbox import SandboxPolicy
 
 CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300)
 # A warm-kernel server: bubblewrap (its outer process and its init) and the server itself.
-SERVER_PROCESSES = {"bwrap", "ag-zygote"}
+SERVER_PROCESSES = {"bwrap", zygote.SERVER_NAME}
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
 
@@ -226,7 +226,7 @@ def _comm(pid: int) -> str:
 
 
 def _is_kernel(pid: int) -> bool:
-    return b"ipykernel" in _cmdline(pid) or _comm(pid) == "ag-kernel"
+    return b"ipykernel" in _cmdline(pid) or _comm(pid) == zygote.KERNEL_NAME
 
 
 def _running(pid: int) -> bool:

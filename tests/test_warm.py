@@ -13,15 +13,15 @@ import corpus
 import nbformat
 import pytest
 
-from autograder import warm
+from autograder import warm, zygote
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
 from autograder.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
 
 POLICY = SandboxPolicy()
-SERVER_NAMES = {"bwrap", "ag-zygote", "ag-monitor", "ag-kernel"}
+SERVER_NAMES = {"bwrap", zygote.SERVER_NAME, zygote.MONITOR_NAME, zygote.KERNEL_NAME}
 
-PROBE = r'''
+PROBE = f"KERNEL_NAME = {zygote.KERNEL_NAME!r}\n" + r'''
 import ctypes, json, os, socket
 libc = ctypes.CDLL(None, use_errno=True)
 facts = {"pid": os.getpid(), "tmp": sorted(os.listdir("/tmp")), "cwd": os.getcwd(),
@@ -30,7 +30,7 @@ status = open("/proc/self/status").read().splitlines()
 facts["caps"] = {line.split(":")[0]: int(line.split()[1], 16)
                  for line in status if line.startswith("Cap")}
 others = [p for p in os.listdir("/proc") if p.isdigit()
-          and open(f"/proc/{p}/comm").read().strip() != "ag-kernel"]
+          and open(f"/proc/{p}/comm").read().strip() != KERNEL_NAME]
 facts["others"] = sorted(open(f"/proc/{p}/comm").read().strip() for p in others)
 opened = []
 for p in others:
@@ -89,7 +89,7 @@ def test_a_warm_kernel_is_confined(server):
     assert set(facts["tmp"]) <= {"matplotlib", server.stage.name, *python_under_tmp}
     assert Path(facts["cwd"]).parent == server.stage
     assert facts["shm"] == []
-    assert set(facts["others"]) <= SERVER_NAMES and "ag-zygote" in facts["others"]
+    assert set(facts["others"]) <= SERVER_NAMES and zygote.SERVER_NAME in facts["others"]
     assert facts["opened"] == []  # the server's and monitor's memory, files and folders
     assert facts["umount_tmp"] != 0
     assert facts["written"] == []
