@@ -1,20 +1,25 @@
-"""Running one assembled notebook: a kernel in the sandbox, time limits and an output cap."""
+"""Running one assembled notebook: a kernel in the sandbox, time limits and an output cap, and
+a record of how every cell ended."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from autograder.results import CellEnd, CellRun, LimitsInWords, Stop
 from autograder.sandbox import SandboxPolicy, kernel_manager
 from autograder.warm import WarmServer
 
@@ -43,25 +48,132 @@ class Limits:
 
     cell_timeout: int = 300  # s; nbgrader's 30 s default is too short for training cells
     notebook_timeout: int = 900  # s for the whole notebook
-    output_bytes: int = 2_000_000  # all outputs together; the rest is dropped
+    output_bytes: int = 2_000_000  # one cell's output, and all outputs together
+    interrupt_grace: int = 10  # s a stopped cell has to end after its interrupt
     sandbox: SandboxPolicy = SandboxPolicy()
 
+    def in_words(self) -> LimitsInWords:
+        return LimitsInWords(self.cell_timeout, self.notebook_timeout,
+                             self.output_bytes / 1_000_000, self.sandbox.memory_mb)
 
-class CappedClient(NotebookClient):
-    """A notebook client that stops recording outputs past a byte budget (errors are kept)."""
 
-    def __init__(self, nb: NotebookNode, *, output_bytes: int, uncapped: set[int],
+# After a cell the grader interrupted, the kernel idles this long before the next cell, so an
+# interrupt that arrives late (the cell had just finished) lands while nothing runs, where
+# ipykernel ignores it, instead of in the next cell.
+SETTLE_AFTER_INTERRUPT = 1.0  # s
+
+
+class _RunStopped(Exception):
+    """Raised inside the client to end the whole run; ``stop`` says why."""
+
+    def __init__(self, stop: Stop) -> None:
+        super().__init__(stop.value)
+        self.stop = stop
+
+
+class GradingClient(NotebookClient):
+    """A notebook client that records how every cell ended, from the kernel's reply to it.
+
+    * A cell that passes the cell time limit is interrupted and recorded as stopped; the run
+      goes on with the next cell.  A cell that does not end within ``interrupt_grace`` after
+      its interrupt ends the run (the kernel is killed), and so does the notebook time limit.
+    * A cell whose own output passes the output cap is recorded as stopped, however it ends;
+      it is not interrupted, so what it does is the same on every run (a cell that floods for
+      ever meets the time limit).  Past the cap for the whole notebook, outputs are dropped
+      (errors are kept).  The cells in ``uncapped`` (the grader's own) count against neither.
+    * A kernel that dies stops the cell it was running and ends the run.
+    """
+
+    def __init__(self, nb: NotebookNode, *, limits: Limits, uncapped: set[int],
                  **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
+        self.limits = limits
         self.uncapped = uncapped
-        self.output_budget = output_bytes
-        self.output_used = 0
+        self.runs: dict[int, CellRun] = {}
+        self.ended_early: Stop | None = None
         self.output_capped = False
+        self.timed_out: set[int] = set()  # cells that met the cell time limit
+        self.on_cell_executed = self._record
+        self._deadline = time.monotonic() + limits.notebook_timeout
+        self._stopping: dict[int, Stop] = {}
+        self._interrupted: set[int] = set()
+        self._notebook_bound: set[int] = set()
+        self._current = -1
+        self._output_used = 0
+        self._cell_output = 0
+
+    def _timeout_for(self, cell: NotebookNode) -> int:
+        remaining = int(self._deadline - time.monotonic())
+        if remaining < self.limits.cell_timeout:
+            self._notebook_bound.add(self._current)
+        return max(1, min(self.limits.cell_timeout, remaining))
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int,
+                                 execution_count: int | None = None,
+                                 store_history: bool = True) -> NotebookNode:
+        self._current, self._cell_output = cell_index, 0
+        self.timeout_func = self._timeout_for
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        except DeadKernelError:
+            self._end_run(cell_index, Stop.KERNEL_ENDED)
+            raise
+        except _RunStopped as stopped:
+            self._end_run(cell_index, stopped.stop)
+            raise
+        finally:
+            if cell_index in self._interrupted:
+                await asyncio.sleep(SETTLE_AFTER_INTERRUPT)
+
+    def _end_run(self, index: int, stop: Stop) -> None:
+        self.runs[index] = CellRun(CellEnd.STOPPED, self._stopping.get(index, stop))
+        self.ended_early = stop
+
+    async def _record(self, cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
+        content = (execute_reply or {}).get("content", {})
+        status, ename = content.get("status"), content.get("ename", "")
+        stop = self._stopping.get(cell_index)
+        if stop is None and status == "error":
+            stop = {"MemoryError": Stop.MEMORY_CAP, "KeyboardInterrupt": Stop.INTERRUPTED}.get(
+                ename)
+        if stop is None and status not in ("ok", "error"):
+            stop = Stop.INTERRUPTED  # "aborted": the kernel never ran it
+        end = CellEnd.STOPPED if stop else (
+            CellEnd.COMPLETED if status == "ok" else CellEnd.RAISED)
+        self.runs[cell_index] = CellRun(end, stop, ename, content.get("evalue", ""))
+
+    async def _interrupt(self, index: int) -> None:
+        self._interrupted.add(index)
+        assert self.km is not None
+        await ensure_async(self.km.interrupt_kernel())
+
+    async def _async_handle_timeout(self, timeout: int,
+                                    cell: NotebookNode | None = None) -> None:
+        index = self._current
+        if index in self._notebook_bound:
+            raise _RunStopped(Stop.NOTEBOOK_TIME)
+        self._stopping.setdefault(index, Stop.CELL_TIME)
+        self.timed_out.add(index)
+        await self._interrupt(index)
+        # Wait for the reply the interrupt brings, leaving it on the channel for nbclient.
+        assert self.kc is not None
+        end = time.monotonic() + self.limits.interrupt_grace
+        while time.monotonic() < end:
+            if await ensure_async(self.kc.shell_channel.msg_ready()):
+                return None
+            await self._async_check_alive()
+            await asyncio.sleep(0.1)
+        raise _RunStopped(Stop.KERNEL_STOPPED)
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient's hook
         if msg["msg_type"] != "error" and cell_index not in self.uncapped:
-            self.output_used += len(json.dumps(msg.get("content", {}), default=str))
-            if self.output_used > self.output_budget:
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            self._output_used += size
+            self._cell_output += size
+            if self._cell_output > self.limits.output_bytes:
+                self._stopping.setdefault(cell_index, Stop.OUTPUT_CAP)
+            if self._output_used > self.limits.output_bytes:
                 if not self.output_capped:
                     self.output_capped = True
                     outs.append(nbformat.v4.new_output(
@@ -72,32 +184,40 @@ class CappedClient(NotebookClient):
 
 @dataclass(frozen=True)
 class RunReport:
-    status: str  # "complete", or why the run stopped early
+    """How a run went: its status in words, and per cell index how that cell ended."""
+
+    status: str  # "complete", or what stopped cells or the run
     output_capped: bool
+    cells: Mapping[int, CellRun] = field(default_factory=dict)
+    ended_early: Stop | None = None  # why the cells after the last one recorded did not run
+
+
+def _status(client: GradingClient, limits: Limits) -> str:
+    if client.ended_early is Stop.NOTEBOOK_TIME:
+        return f"timeout: the notebook ran longer than {limits.notebook_timeout} s"
+    if client.ended_early is Stop.KERNEL_STOPPED:
+        return (f"timeout: a cell ran longer than {limits.cell_timeout} s and did not stop "
+                "when interrupted; its kernel was ended")
+    if client.ended_early is Stop.KERNEL_ENDED:
+        return "kernel died: the notebook crashed or ended the Python process"
+    if client.timed_out:
+        return (f"timeout: a cell ran longer than {limits.cell_timeout} s; it was stopped and "
+                "grading went on")
+    return "complete"
 
 
 def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
                  uncapped: frozenset[int] | set[int] = frozenset(),
                  server: WarmServer | None = None) -> RunReport:
     """Execute ``nb`` in place in a fresh kernel confined to ``workdir`` (forked by ``server``
-    when given, see :mod:`autograder.warm`); the outputs of the cells in ``uncapped`` (the
-    grader's own) do not count against the output cap."""
-    deadline = time.monotonic() + limits.notebook_timeout
-    hit_notebook_limit = False
-
-    def timeout_for(cell: NotebookNode) -> int:
-        nonlocal hit_notebook_limit
-        remaining = int(deadline - time.monotonic())
-        if remaining < limits.cell_timeout:
-            hit_notebook_limit = True
-        return max(1, min(limits.cell_timeout, remaining))
-
-    client = CappedClient(
+    when given, see :mod:`autograder.warm`), recording how each cell ended (see
+    :class:`GradingClient`); the outputs of the cells in ``uncapped`` (the grader's own) do not
+    count against the output cap."""
+    client = GradingClient(
         nb,
-        output_bytes=limits.output_bytes,
+        limits=limits,
         uncapped=set(uncapped),
         km=kernel_manager(workdir, limits.sandbox, server),
-        timeout_func=timeout_for,
         kernel_name="python3",
         allow_errors=True,
         record_timing=False,
@@ -108,19 +228,16 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
         resources={"metadata": {"path": str(workdir)}},
     )
     env = {**os.environ, **KERNEL_ENV}
-    status = "complete"
     try:
         # The kernel's own stderr (start-up logs) would interleave with the progress bar;
         # everything the notebook prints still reaches the cells' outputs.
         # cleanup_kc: the client shuts down the kernel of a manager it was handed, too.
         client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        cleanup_kc=True)
-    except CellTimeoutError:
-        status = (f"timeout: the notebook ran longer than {limits.notebook_timeout} s"
-                  if hit_notebook_limit else
-                  f"timeout: a cell ran longer than {limits.cell_timeout} s")
-    except DeadKernelError:
-        status = "kernel died: the notebook crashed or ended the Python process"
+    except (_RunStopped, DeadKernelError):
+        pass  # recorded by the client
     except RuntimeError as err:  # a kernel that never came up
-        status = f"kernel died: {err}"
-    return RunReport(status, client.output_capped)
+        return RunReport(f"kernel died: {err}", client.output_capped, dict(client.runs),
+                         Stop.KERNEL_ENDED)
+    return RunReport(_status(client, limits), client.output_capped, dict(client.runs),
+                     client.ended_early)

@@ -15,9 +15,12 @@ How a submission is graded:
    an empty folder holding only the chapter's assets, under time, memory and output limits.
    The kernel is forked from this process's warm-kernel server (:mod:`autograder.warm`), which
    has already imported the chapter's libraries, unless warm kernels are off or unavailable.
-4. A test cell earns its points when it ran and raised nothing.  What a cell writes to stderr
-   does not matter: TensorFlow and Keras write warnings there, and a correct answer must not
-   lose points to a library warning (stock nbgrader scores such a cell 0).
+4. A test cell earns its points only when the kernel replied that it ran to its end and raised
+   nothing (:func:`autograder.results.outcome_of`).  A cell stopped by a time limit, a cap, an
+   interrupt or the kernel's end earns nothing; after a cell time limit the kernel is
+   interrupted and grading goes on with the next cell.  What a cell writes to stderr does not
+   matter: TensorFlow and Keras write warnings there, and a correct answer must not lose
+   points to a library warning (stock nbgrader scores such a cell 0).
 5. If the static scan or a guard finds tampering, the submission is flagged for review and
    scores 0 until an instructor has looked; the status and the flags say why.
 """
@@ -45,55 +48,20 @@ from nbformat import NotebookNode
 from autograder import notebook, tamper, warm
 from autograder.answer_key import AnswerKey
 from autograder.course import Chapter, find_chapters
-from autograder.execute import KERNEL_ENV, Limits, run_notebook
+from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
+from autograder.results import (
+    CellError,
+    Outcome,
+    Stop,
+    SubmissionResult,
+    TestOutcome,
+    outcome_of,
+)
 from autograder.sandbox import require_sandbox, warm_server
 
 MESSAGE_LIMIT = 500
 FLAGGED = "flagged for review"
-
-
-@dataclass(frozen=True)
-class TestOutcome:
-    """What one graded test cell earned."""
-
-    grade_id: str
-    title: str
-    points: float
-    max_points: float
-    passed: bool
-    message: str = ""  # the exception's type and message when it failed; never test code
-
-
-@dataclass(frozen=True)
-class CellError:
-    """An exception raised by a cell during grading (used by reports and the stub rule)."""
-
-    index: int
-    role: str  # "answer", "test" or "other"
-    grade_id: str | None
-    ename: str
-    evalue: str
-
-
-@dataclass(frozen=True)
-class SubmissionResult:
-    student_id: str
-    assignment: str
-    score: float
-    max_score: float
-    status: str
-    tests: tuple[TestOutcome, ...] = ()
-    notes: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    errors: tuple[CellError, ...] = field(default=(), repr=False)
-    warned: tuple[str, ...] = ()  # test cells that wrote to stderr (warnings); not penalised
-    filename: str = ""
-    seconds: float = field(default=0.0, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "graded"
 
 
 @dataclass(frozen=True)
@@ -216,15 +184,19 @@ class _Scored:
     findings: list[str]
 
 
-def score(plan: _Plan, key: AnswerKey) -> _Scored:
-    """Points per test cell of an executed plan, errors, warnings, and the guards' findings."""
+def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Scored:
+    """Points per test cell of an executed plan, errors, warnings, and the guards' findings.
+
+    A test cell's points come from the record of how it ended (:func:`outcome_of`): only a
+    cell the kernel reported as run to its end without raising earns them."""
     outcomes: dict[str, TestOutcome] = {}
     scored = _Scored([], [], [], [])
+    words = limits.in_words()
     for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
-        ran = cell.get("execution_count") is not None
+        cell_run = run.cells.get(index)
         if role == "grader":
             # A guard that never ran follows a stop (timeout, dead kernel) the status reports.
-            if index in plan.guards and ran:
+            if index in plan.guards and cell_run is not None:
                 scored.findings += tamper.read_guard(cell.get("outputs", []), plan.guards[index])
             elif index not in plan.guards and _first_error(cell):
                 scored.findings.append("the grader's integrity snapshot failed")
@@ -239,13 +211,17 @@ def score(plan: _Plan, key: AnswerKey) -> _Scored:
         test = key.tests[gid]
         if _wrote_stderr(cell):
             scored.warned.append(gid)
-        passed = ran and error is None
-        message = "" if passed else (
-            _message(error, test.source, test.visible_source) if error else "not run")
-        outcomes[gid] = TestOutcome(gid, test.title, test.max_points if passed else 0.0,
-                                    test.max_points, passed, message)
+        failure = (_message(error, test.source, test.visible_source) if error else
+                   _message({"ename": cell_run.ename, "evalue": cell_run.evalue}, test.source,
+                            test.visible_source) if cell_run else "")
+        outcome, message = outcome_of(cell_run, ended_early=run.ended_early, limits=words,
+                                      failure=failure)
+        points = test.max_points if outcome is Outcome.PASSED else 0.0
+        outcomes[gid] = TestOutcome(gid, test.title, points, test.max_points, outcome, message)
     scored.outcomes = [
-        outcomes.get(gid, TestOutcome(gid, t.title, 0.0, t.max_points, False, "not run"))
+        outcomes.get(gid) or TestOutcome(gid, t.title, 0.0, t.max_points, Outcome.NOT_RUN,
+                                         outcome_of(None, ended_early=run.ended_early,
+                                                    limits=words, failure="")[1])
         for gid, t in key.tests.items()
     ]
     return scored
@@ -254,7 +230,7 @@ def score(plan: _Plan, key: AnswerKey) -> _Scored:
 # --- one submission -------------------------------------------------------------------------
 
 def _not_graded(task: GradingTask, status: str, started: float) -> SubmissionResult:
-    tests = tuple(TestOutcome(gid, t.title, 0.0, t.max_points, False, "not graded")
+    tests = tuple(TestOutcome(gid, t.title, 0.0, t.max_points, Outcome.NOT_RUN, "not graded")
                   for gid, t in task.key.tests.items())
     return SubmissionResult(task.student_id, task.key.chapter.name, 0.0, task.key.max_score,
                             status, tests, filename=task.filename,
@@ -308,13 +284,10 @@ def run_task(task: GradingTask) -> SubmissionResult:
             (workdir / name).write_bytes(data)
         run = run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
                            uncapped={i for i, r in enumerate(plan.roles) if r == "grader"})
-    scored = score(plan, task.key)
+    scored = score(plan, task.key, run, task.limits)
     findings = sorted(set(findings + scored.findings))
     notes = list(plan.notes)
-    if run.output_capped:
-        notes.append(f"output capped at {task.limits.output_bytes // 1_000_000} MB")
-    if any(e.ename == "MemoryError" for e in scored.errors):
-        notes.append(f"a cell ran out of memory (cap {task.limits.sandbox.memory_mb} MB)")
+    notes += _stop_notes(plan, run, task.limits)
     earned = sum(o.points for o in scored.outcomes)
     status = "graded" if run.status == "complete" else run.status
     total = earned
@@ -327,6 +300,19 @@ def run_task(task: GradingTask) -> SubmissionResult:
         tuple(scored.outcomes), tuple(notes), tuple(findings), tuple(scored.errors),
         tuple(scored.warned), task.filename, time.monotonic() - started,
     )
+
+
+def _stop_notes(plan: _Plan, run: RunReport, limits: Limits) -> list[str]:
+    """One note per kind of stop, for the instructor (the feedback names each stopped check)."""
+    notes = []
+    stops = {r.stop for i, r in run.cells.items() if r.stop and plan.roles[i] != "grader"}
+    if Stop.CELL_TIME in stops:
+        notes.append(f"a cell ran longer than {limits.cell_timeout} s and was stopped")
+    if run.output_capped or Stop.OUTPUT_CAP in stops:
+        notes.append(f"output capped at {limits.output_bytes / 1_000_000:g} MB")
+    if Stop.MEMORY_CAP in stops:
+        notes.append(f"a cell ran out of memory (cap {limits.sandbox.memory_mb} MB)")
+    return notes
 
 
 def chapter_assets(chapter: Chapter) -> dict[str, bytes]:

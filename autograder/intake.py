@@ -13,6 +13,7 @@ Student ids come from the file name: ``<id>.ipynb``; LMS export names such as
 from __future__ import annotations
 
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -52,13 +53,24 @@ def _student_id(path: PurePosixPath, *, chapter: str, chapters: set[str],
     return stem, "", (0, path.name)
 
 
+LINK_REFUSED = "refused: a symbolic link, which the grader never follows"
+
+
+def _is_zip_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
 def _files(source: Path) -> list[tuple[PurePosixPath, bytes | None, str]]:
-    """(relative path, bytes or None, problem) for every file in a folder or a zip."""
+    """(relative path, bytes or None, problem) for every file in a folder or a zip.  A symbolic
+    link gets a row of its own and is never read: it could point at the answer key."""
     found = []
     if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        for path in sorted(p for p in source.rglob("*") if p.is_file() or p.is_symlink()):
             rel = PurePosixPath(path.relative_to(source).as_posix())
             if IGNORED_PARTS & set(rel.parts) or rel.name.startswith("."):
+                continue
+            if path.is_symlink():  # rglob does not descend into a linked folder either
+                found.append((rel, None, LINK_REFUSED))
                 continue
             too_big = path.stat().st_size > MAX_FILE_BYTES
             found.append((rel, None if too_big else path.read_bytes(),
@@ -69,6 +81,9 @@ def _files(source: Path) -> list[tuple[PurePosixPath, bytes | None, str]]:
             for info in sorted(archive.infolist(), key=lambda i: i.filename):
                 rel = PurePosixPath(info.filename)
                 if info.is_dir() or IGNORED_PARTS & set(rel.parts) or rel.name.startswith("."):
+                    continue
+                if _is_zip_link(info):
+                    found.append((rel, None, LINK_REFUSED))
                     continue
                 too_big = info.file_size > MAX_FILE_BYTES
                 found.append((rel, None if too_big else archive.read(info),

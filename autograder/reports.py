@@ -19,6 +19,15 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one that starts like a formula (a student id
+    taken from a file name such as ``=HYPERLINK(...).ipynb``) gets a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def write_grades_csv(result: ClassResult, path: Path) -> Path:
     """One row per submission, with one column of points per graded test cell."""
     test_ids = [t.grade_id for t in result.results[0].tests] if result.results else []
@@ -29,8 +38,9 @@ def write_grades_csv(result: ClassResult, path: Path) -> Path:
         for r in result.results:
             earned = {t.grade_id: _points(t.points) for t in r.tests}
             writer.writerow(
-                [r.student_id, r.assignment, _points(r.score), _points(r.max_score), r.status,
-                 "; ".join(r.flags), "; ".join(r.notes), r.filename]
+                [csv_text(r.student_id), csv_text(r.assignment), _points(r.score),
+                 _points(r.max_score), csv_text(r.status), csv_text("; ".join(r.flags)),
+                 csv_text("; ".join(r.notes)), csv_text(r.filename)]
                 + [earned.get(gid, "0") for gid in test_ids]
             )
     return path
@@ -47,14 +57,13 @@ code { white-space: pre-wrap; font-size: .9em; }
 
 
 def feedback_html(r: SubmissionResult) -> str:
-    """A student's feedback: each graded item, pass or fail, and the failure message.
+    """A student's feedback: each graded item, passed, failed, stopped or not run, and why.
 
     It never contains test code: hidden tests stay hidden after grading.
     """
     rows = []
     for t in r.tests:
-        verdict = ('<span class="pass">passed</span>' if t.passed
-                   else '<span class="fail">failed</span>')
+        verdict = f'<span class="{"pass" if t.passed else "fail"}">{t.outcome.value}</span>'
         rows.append(
             f"<tr><td>{html.escape(t.title)}<br><small>{html.escape(t.grade_id)}</small></td>"
             f"<td>{verdict}</td><td>{_points(t.points)} / {_points(t.max_points)}</td>"

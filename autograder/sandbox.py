@@ -110,6 +110,16 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return self.sandbox_prefix + super().format_kernel_cmd(extra_arguments)
 
+    @property
+    def kernel_spec(self):  # noqa: D102
+        # A signal would reach bubblewrap (which would end), not the kernel inside it: interrupt
+        # with a message on the control channel instead, which ipykernel turns into a SIGINT
+        # to itself.
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
+
 
 class WarmKernelManager(AsyncKernelManager):
     """A kernel manager whose "kernel process" is the relay to a warm-kernel server."""

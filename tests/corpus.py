@@ -33,6 +33,9 @@ class Case:
     status: str  # the expected status starts with this
     score: float
     note: str = ""  # a note the result must carry, if any
+    item: str = ""  # a grade id whose outcome is checked too
+    outcome: str = ""  # that item's outcome: passed, failed, stopped or not run
+    message: str = ""  # words that item's feedback message must contain
 
 
 def lean_complete() -> NotebookNode:
@@ -194,6 +197,64 @@ def _honest_unusual() -> bytes:
     return dump(nb)
 
 
+# A stop inside Exercise 2's function, which only its test cell calls: Exercise 1 comes before it
+# and Exercises 3 and 4 after it, all answered correctly.
+STOPPED_ITEM = "ex2-binary-metrics-check"
+EX2 = KEY.tests[STOPPED_ITEM].max_points
+AFTER_EX2 = sum(KEY.tests[g].max_points for g in ("ex3-image-classifier-check",
+                                                  "ex4-cancer-classifier-check"))
+STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of its message)
+    "loops": ("    while True:\n        pass\n", "timeout: a cell ran longer than", FULL - EX2,
+              "stopped", "stopped after"),
+    "sleeps": ("    import time\n    time.sleep(10 ** 6)\n", "timeout: a cell ran longer than",
+               FULL - EX2, "stopped", "stopped after"),
+    "waits-on-lock": ("    import threading\n    lock = threading.Lock()\n    lock.acquire()\n"
+                      "    lock.acquire()\n", "timeout: a cell ran longer than", FULL - EX2,
+                      "stopped", "stopped after"),
+    "waits-on-event": ("    import threading\n    threading.Event().wait()\n",
+                       "timeout: a cell ran longer than", FULL - EX2, "stopped", "stopped after"),
+    # Returns a right answer once interrupted: a stopped check earns nothing all the same (the
+    # hidden tests call it again, and that call does not end when interrupted a second time).
+    "catches-interrupt": ("    try:\n        while True:\n            pass\n"
+                          "    except KeyboardInterrupt:\n"
+                          "        return {'precision': 0.8, 'recall': 0.8889, 'accuracy': 0.85,"
+                          " 'f1': 0.8421}\n", "timeout: a cell ran longer than",
+                          FULL - EX2 - AFTER_EX2, "stopped", "stopped after"),
+    "ignores-interrupt": ("    while True:\n        try:\n            while True:\n"
+                          "                pass\n        except KeyboardInterrupt:\n"
+                          "            pass\n", "timeout: a cell ran longer than",
+                          FULL - EX2 - AFTER_EX2, "stopped", "stopped after"),
+    "exits": ("    import os\n    os._exit(0)\n", "kernel died", FULL - EX2 - AFTER_EX2,
+              "stopped", "the kernel ended during this check"),
+    "exits-from-thread": ("    import os, threading, time\n"
+                          "    threading.Thread(target=os._exit, args=(0,)).start()\n"
+                          "    time.sleep(30)\n", "kernel died", FULL - EX2 - AFTER_EX2,
+                          "stopped", "the kernel ended during this check"),
+    # A warm kernel is pid 1 of its own namespace, where a signal it sends itself is ignored: the
+    # function returns None and the check fails (a cold kernel dies: "kernel died").
+    "kills-own-kernel": ("    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+                         "graded", FULL - EX2, "failed", "return a dict"),
+    "floods-output": ("    while True:\n        print('x' * 100_000)\n",
+                      "timeout: a cell ran longer than", FULL - EX2, "stopped", "stopped"),
+    # A right answer that prints over 2 MB each time it is called: the cap alone costs it.
+    "floods-then-answers": ("    for _ in range(30):\n        print('x' * 100_000)\n"
+                            "    ratio = lambda a, b: float(a) / float(b) if b else 0.0\n"
+                            "    p, r = ratio(tp, tp + fp), ratio(tp, tp + fn)\n"
+                            "    return {'precision': p, 'recall': r, 'f1': ratio(2 * p * r, p + r),"
+                            " 'accuracy': ratio(tp + tn, tp + fp + fn + tn)}\n", "graded",
+                            FULL - EX2, "stopped", "more than 2 MB of output"),
+    "exceeds-memory": ("    hog = bytearray(64 * 1024 ** 3)\n", "graded", FULL - EX2, "stopped",
+                       "ran out of memory"),
+}
+
+
+def _stop_case(name: str) -> Case:
+    body, status, score, outcome, message = STOPS[name]
+    return Case(f"stop-{name}", answer("ex2-binary-metrics-answer",
+                                       "def binary_metrics(tp, fp, fn, tn):\n" + body),
+                status, score, item=STOPPED_ITEM, outcome=outcome, message=message)
+
+
 def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
     """Every corpus case; ``port`` has a listener on the host, ``marker`` names a file that
     must not appear in the host's /tmp, ``hidden_paths`` must not be visible in the sandbox."""
@@ -217,10 +278,13 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
              "graded", FULL),
         Case("metadata-edited", _metadata_edited, "graded", FULL),
         Case("other-chapter", _other_chapter, "wrong chapter: this is a ch02_sequential", 0),
-        Case("kernel-exit", answer("q05-answer", "import os\nos._exit(1)\n"), "kernel died", BEFORE_Q05),
+        *[_stop_case(name) for name in STOPS],
+        Case("kernel-exit", answer("q05-answer", "import os\nos._exit(1)\n"), "kernel died", BEFORE_Q05,
+             item="q05-check", outcome="not run", message="the kernel had ended"),
         Case("sys-exit", answer("q05-answer", "import sys\nsys.exit(0)\n"), "graded", FULL - 1),
         Case("endless-loop", answer("q05-answer", "while True:\n    pass\n"),
-             "timeout: a cell ran longer than", BEFORE_Q05),
+             "timeout: a cell ran longer than", FULL - 1, item="q05-check", outcome="failed",
+             message="NameError"),
         Case("memory-bomb", answer("q05-answer", "hog = bytearray(64 * 1024 ** 3)\nq05 = 'b'\n"),
              "graded", FULL - 1, "ran out of memory"),
         Case("output-flood", answer("q05-answer", FLOOD), "graded", FULL, "output capped"),

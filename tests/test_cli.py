@@ -52,3 +52,48 @@ def test_broken_files_get_rows_with_a_clear_status(tmp_path):
     assert rows["dee"]["status"].startswith("unreadable")
     assert all(float(r["score"]) == 0 for r in rows.values())
     assert sorted(p.stem for p in (out / "feedback").iterdir()) == ["ann", "ben", "cai", "dee"]
+
+
+def test_names_are_data_and_links_are_never_followed(tmp_path):
+    """A file name that looks like a spreadsheet formula stays text in grades.csv, and a symbolic
+    link (here to the instructor notebook, which would score full marks) gets a row of its own
+    and is never read."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / '=HYPERLINK("example.invalid","x").ipynb').write_bytes(b"")
+    (subs / "@sum(1).ipynb").write_bytes(b"")
+    (subs / "sneaky.ipynb").symlink_to(REPO_ROOT / "source" / "ch01_keras_api" /
+                                       "ch01_keras_api.ipynb")
+    (subs / "linked-folder").symlink_to(REPO_ROOT / "source")
+    out = tmp_path / "out"
+    assert main(["grade", "ch01_keras_api", str(subs), "--out", str(out), "--workers", "1"]) == 0
+    text = (out / "grades.csv").read_text(encoding="utf-8")
+    with (out / "grades.csv").open(encoding="utf-8") as handle:
+        rows = {row["file"]: row for row in csv.DictReader(handle)}
+    assert rows["'=HYPERLINK(\"example.invalid\",\"x\").ipynb"]["student_id"] == \
+        "'=HYPERLINK(\"example.invalid\",\"x\")"
+    assert rows["'@sum(1).ipynb"]["student_id"] == "'@sum(1)"
+    assert not any(line.startswith(("=", "@", "+", "-")) or ",=" in line or ",@" in line
+                   for line in text.splitlines())
+    for link in ("sneaky.ipynb", "linked-folder"):
+        assert rows[link]["status"].startswith("refused: a symbolic link"), rows[link]
+        assert float(rows[link]["score"]) == 0
+
+
+def test_a_link_inside_a_zip_is_refused(tmp_path):
+    import stat
+    import zipfile
+
+    from autograder.intake import collect
+
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        link = zipfile.ZipInfo("ann_11_1_hw.ipynb")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "../../source/ch01_keras_api/ch01_keras_api.ipynb")
+        archive.writestr("ben_12_2_hw.ipynb", "{}")
+    entries = {e.student_id: e for e in collect(path, chapter="ch01_keras_api",
+                                                chapters={"ch01_keras_api"})}
+    assert entries["11"].status.startswith("refused: a symbolic link")
+    assert entries["11"].data is None
+    assert entries["12"].status == ""

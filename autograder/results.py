@@ -1,0 +1,165 @@
+"""The records grading produces, and the typed words they use.
+
+Two levels, each decided in one place:
+
+* how one cell of the graded notebook ended (:class:`CellEnd`, :class:`Stop`, :class:`CellRun`),
+  recorded by :mod:`autograder.execute` from the kernel's own reply to that cell;
+* what one graded item earned (:class:`Outcome`, :class:`TestOutcome`), decided by
+  :func:`outcome_of` from that record.  A test cell earns its points only when the kernel
+  replied that it ran to its end and raised nothing; a cell cut off by a time limit, a dead
+  kernel, a cap or an interrupt has no error output either, and earns nothing.
+
+Only the functions here turn a stop into words, so a warm kernel, a cold one or a later
+cluster worker all give the same feedback for the same event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CellEnd(StrEnum):
+    """How the kernel's reply says a cell ended."""
+
+    COMPLETED = "completed"  # status "ok": ran to its end, raised nothing
+    RAISED = "raised"  # status "error": an exception ended it
+    STOPPED = "stopped"  # cut off by the grader or the kernel's end; see :class:`Stop`
+
+
+class Stop(StrEnum):
+    """Why a cell, or the rest of a notebook, was cut off."""
+
+    CELL_TIME = "cell time limit"
+    NOTEBOOK_TIME = "notebook time limit"
+    KERNEL_ENDED = "kernel ended"
+    KERNEL_STOPPED = "kernel stopped"  # the grader ended a kernel that ignored an interrupt
+    OUTPUT_CAP = "output cap"
+    MEMORY_CAP = "memory cap"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """How one executed cell ended.  A cell with no record did not run."""
+
+    end: CellEnd
+    stop: Stop | None = None
+    ename: str = ""
+    evalue: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return self.end is CellEnd.COMPLETED
+
+
+@dataclass(frozen=True)
+class LimitsInWords:
+    """The numbers the stop messages quote (taken from the grading limits)."""
+
+    cell_timeout: int
+    notebook_timeout: int
+    output_mb: float
+    memory_mb: int
+
+
+def stopped_because(stop: Stop, limits: LimitsInWords) -> str:
+    """Why a check was stopped, in the words the student's feedback uses."""
+    return {
+        Stop.CELL_TIME: f"stopped after {limits.cell_timeout} s: this check did not finish "
+                        "within the time limit for one cell",
+        Stop.NOTEBOOK_TIME: "stopped: the notebook reached its time limit of "
+                            f"{limits.notebook_timeout} s during this check",
+        Stop.KERNEL_ENDED: "stopped: the kernel ended during this check",
+        Stop.KERNEL_STOPPED: f"stopped after {limits.cell_timeout} s: this check did not "
+                             "finish and did not stop when interrupted, so its kernel was ended",
+        Stop.OUTPUT_CAP: f"stopped: this check wrote more than {limits.output_mb:g} MB of output",
+        Stop.MEMORY_CAP: f"stopped: this check ran out of memory (the cap is "
+                         f"{limits.memory_mb} MB)",
+        Stop.INTERRUPTED: "stopped: this check was interrupted",
+    }[stop]
+
+
+def not_run_because(stop: Stop | None) -> str:
+    """Why a check never ran, in the words the student's feedback uses."""
+    return {
+        None: "not run",
+        Stop.NOTEBOOK_TIME: "not run: the notebook reached its time limit before this check",
+        Stop.KERNEL_ENDED: "not run: the kernel had ended before this check",
+        Stop.KERNEL_STOPPED: "not run: the kernel had been ended before this check",
+    }.get(stop, "not run")
+
+
+class Outcome(StrEnum):
+    """What one graded item came to."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What one graded test cell earned."""
+
+    __test__ = False  # a record, not a pytest class
+
+    grade_id: str
+    title: str
+    points: float
+    max_points: float
+    outcome: Outcome
+    message: str = ""  # why it did not pass, in words; never test code
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASSED
+
+
+def outcome_of(run: CellRun | None, *, ended_early: Stop | None, limits: LimitsInWords,
+                 failure: str) -> tuple[Outcome, str]:
+    """The outcome of one test cell from the record of how it ran (``None``: it never ran;
+    ``ended_early``: why the notebook stopped before its end, if it did).  ``failure`` is the
+    message for a check that raised."""
+    if run is None:
+        return Outcome.NOT_RUN, not_run_because(ended_early)
+    if run.end is CellEnd.STOPPED:
+        return Outcome.STOPPED, stopped_because(run.stop or Stop.INTERRUPTED, limits)
+    if run.end is CellEnd.RAISED:
+        return Outcome.FAILED, failure
+    return Outcome.PASSED, ""
+
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An exception raised by a cell during grading (used by reports and the stub rule)."""
+
+    index: int
+    role: str  # "answer", "test" or "other"
+    grade_id: str | None
+    ename: str
+    evalue: str
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Everything grading found out about one submission."""
+
+    student_id: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str
+    tests: tuple[TestOutcome, ...] = ()
+    notes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    errors: tuple[CellError, ...] = field(default=(), repr=False)
+    warned: tuple[str, ...] = ()  # test cells that wrote to stderr (warnings); not penalised
+    filename: str = ""
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "graded"
