@@ -77,18 +77,26 @@ class GradingClient(NotebookClient):
     * A cell that passes the cell time limit is interrupted and recorded as stopped; the run
       goes on with the next cell.  A cell that does not end within ``interrupt_grace`` after
       its interrupt ends the run (the kernel is killed), and so does the notebook time limit.
-    * A cell whose own output passes the output cap is recorded as stopped, however it ends;
-      it is not interrupted, so what it does is the same on every run (a cell that floods for
-      ever meets the time limit).  Past the cap for the whole notebook, outputs are dropped
-      (errors are kept).  The cells in ``uncapped`` (the grader's own) count against neither.
+    * A cell whose own output passes the output cap is recorded as stopped, however it ends.
+      A check (a cell in ``checks``) is interrupted there, since it scores nothing whatever it
+      does next; a student's own cell runs on (its output dropped), so that what it leaves
+      behind is the same on every run.  Past the cap for the whole notebook, outputs are
+      dropped (errors are kept).  The cells in ``uncapped`` (the grader's own) count against
+      neither.
     * A kernel that dies stops the cell it was running and ends the run.
+    * The cells in ``unrecorded`` (tests and the grader's own) run with ``store_history=False``:
+      they never enter IPython's ``In``, ``Out``, ``_i<n>`` or history database, where student
+      code that runs later could read them.
     """
 
     def __init__(self, nb: NotebookNode, *, limits: Limits, uncapped: set[int],
+                 unrecorded: set[int] = frozenset(), checks: set[int] = frozenset(),
                  **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
         self.limits = limits
         self.uncapped = uncapped
+        self.checks = checks
+        self.unrecorded = unrecorded
         self.runs: dict[int, CellRun] = {}
         self.ended_early: Stop | None = None
         self.output_capped = False
@@ -101,6 +109,7 @@ class GradingClient(NotebookClient):
         self._current = -1
         self._output_used = 0
         self._cell_output = 0
+        self._tasks: set[asyncio.Future] = set()
 
     def _timeout_for(self, cell: NotebookNode) -> int:
         remaining = int(self._deadline - time.monotonic())
@@ -114,8 +123,9 @@ class GradingClient(NotebookClient):
         self._current, self._cell_output = cell_index, 0
         self.timeout_func = self._timeout_for
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
+            return await super().async_execute_cell(
+                cell, cell_index, execution_count,
+                store_history and cell_index not in self.unrecorded)
         except DeadKernelError:
             self._end_run(cell_index, Stop.KERNEL_ENDED)
             raise
@@ -171,8 +181,12 @@ class GradingClient(NotebookClient):
             size = len(json.dumps(msg.get("content", {}), default=str))
             self._output_used += size
             self._cell_output += size
-            if self._cell_output > self.limits.output_bytes:
-                self._stopping.setdefault(cell_index, Stop.OUTPUT_CAP)
+            if self._cell_output > self.limits.output_bytes and cell_index not in self._stopping:
+                self._stopping[cell_index] = Stop.OUTPUT_CAP
+                if cell_index in self.checks:
+                    task = asyncio.ensure_future(self._interrupt(cell_index))
+                    self._tasks.add(task)  # a task nobody holds may be collected mid-way
+                    task.add_done_callback(self._tasks.discard)
             if self._output_used > self.limits.output_bytes:
                 if not self.output_capped:
                     self.output_capped = True
@@ -208,15 +222,20 @@ def _status(client: GradingClient, limits: Limits) -> str:
 
 def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
                  uncapped: frozenset[int] | set[int] = frozenset(),
+                 unrecorded: frozenset[int] | set[int] = frozenset(),
+                 checks: frozenset[int] | set[int] = frozenset(),
                  server: WarmServer | None = None) -> RunReport:
     """Execute ``nb`` in place in a fresh kernel confined to ``workdir`` (forked by ``server``
     when given, see :mod:`autograder.warm`), recording how each cell ended (see
     :class:`GradingClient`); the outputs of the cells in ``uncapped`` (the grader's own) do not
-    count against the output cap."""
+    count against the output cap, the cells in ``unrecorded`` leave no trace in IPython's
+    history, and the cells in ``checks`` are interrupted when they pass the output cap."""
     client = GradingClient(
         nb,
         limits=limits,
         uncapped=set(uncapped),
+        unrecorded=set(unrecorded),
+        checks=set(checks),
         km=kernel_manager(workdir, limits.sandbox, server),
         kernel_name="python3",
         allow_errors=True,

@@ -50,6 +50,7 @@ from autograder.answer_key import AnswerKey
 from autograder.course import Chapter, find_chapters
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
+from autograder.messages import failure_message
 from autograder.results import (
     CellError,
     Outcome,
@@ -60,7 +61,7 @@ from autograder.results import (
 )
 from autograder.sandbox import require_sandbox, warm_server
 
-MESSAGE_LIMIT = 500
+STUB = "raise NotImplementedError()"  # what release leaves in every answer cell
 FLAGGED = "flagged for review"
 
 
@@ -95,7 +96,7 @@ def _role(cell: NotebookNode) -> str:
 
 def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
     template = next(c for c in key.instructor.cells if notebook.grade_id(c) == gid)
-    cell = nbformat.v4.new_code_cell(key.tests[gid].source)
+    cell = nbformat.v4.new_code_cell(tamper.CHECK_MARK + "\n" + key.tests[gid].source)
     cell.metadata = copy.deepcopy(template.metadata)
     return cell
 
@@ -162,15 +163,6 @@ def _first_error(cell: NotebookNode) -> dict | None:
     return None
 
 
-def _message(error: dict, test_source: str, visible: str) -> str:
-    text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
-    hidden_lines = {line.strip() for line in test_source.splitlines()} - \
-        {line.strip() for line in visible.splitlines()}
-    if any(len(line) > 12 and line in text for line in hidden_lines):
-        return f"{error.get('ename', 'Error')}: (message withheld: it quoted hidden test code)"
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
-
-
 def _wrote_stderr(cell: NotebookNode) -> bool:
     return any(o.get("output_type") == "stream" and o.get("name") == "stderr"
                for o in cell.get("outputs", []))
@@ -192,6 +184,8 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
     outcomes: dict[str, TestOutcome] = {}
     scored = _Scored([], [], [], [])
     words = limits.in_words()
+    stubbed = {notebook.grade_id(c) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
+               if r == "answer" and STUB in c.source}
     for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
         cell_run = run.cells.get(index)
         if role == "grader":
@@ -211,11 +205,11 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
         test = key.tests[gid]
         if _wrote_stderr(cell):
             scored.warned.append(gid)
-        failure = (_message(error, test.source, test.visible_source) if error else
-                   _message({"ename": cell_run.ename, "evalue": cell_run.evalue}, test.source,
-                            test.visible_source) if cell_run else "")
+        ename, evalue = (error.get("ename", ""), error.get("evalue", "")) if error else \
+            (cell_run.ename, cell_run.evalue) if cell_run else ("", "")
+        failure = failure_message(visible_source=test.visible_source, ename=ename, evalue=evalue)
         outcome, message = outcome_of(cell_run, ended_early=run.ended_early, limits=words,
-                                      failure=failure)
+                                      failure=failure, answered=test.answer_id not in stubbed)
         points = test.max_points if outcome is Outcome.PASSED else 0.0
         outcomes[gid] = TestOutcome(gid, test.title, points, test.max_points, outcome, message)
     scored.outcomes = [
@@ -283,7 +277,10 @@ def run_task(task: GradingTask) -> SubmissionResult:
         for name, data in task.assets.items():
             (workdir / name).write_bytes(data)
         run = run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
-                           uncapped={i for i, r in enumerate(plan.roles) if r == "grader"})
+                           uncapped={i for i, r in enumerate(plan.roles) if r == "grader"},
+                           unrecorded={i for i, r in enumerate(plan.roles)
+                                       if r in ("grader", "test")},
+                           checks={i for i, r in enumerate(plan.roles) if r == "test"})
     scored = score(plan, task.key, run, task.limits)
     findings = sorted(set(findings + scored.findings))
     notes = list(plan.notes)

@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 
 from autograder.grade import ClassResult, SubmissionResult
+from autograder.messages import student_status
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "flags", "notes",
                 "file"]
@@ -77,7 +78,7 @@ def feedback_html(r: SubmissionResult) -> str:
         f"<style>{FEEDBACK_STYLE}</style></head><body>\n"
         f"<h1>{html.escape(r.assignment)}: feedback for {html.escape(r.student_id)}</h1>\n"
         f"<p><strong>Score: {_points(r.score)} / {_points(r.max_score)}</strong>"
-        f" &middot; status: {html.escape(r.status)}</p>\n"
+        f" &middot; status: {html.escape(student_status(r.status))}</p>\n"
         + (f"<ul>{notes}</ul>\n" if notes else "")
         + "<table><thead><tr><th>Item</th><th>Result</th><th>Points</th><th>Message</th></tr>"
         "</thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n"

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from autograder.messages import NOT_ANSWERED
+
 
 class CellEnd(StrEnum):
     """How the kernel's reply says a cell ended."""
@@ -95,6 +97,7 @@ class Outcome(StrEnum):
 
     PASSED = "passed"
     FAILED = "failed"
+    NOT_ANSWERED = "not answered"  # failed, and its answer cell is still the released stub
     STOPPED = "stopped"
     NOT_RUN = "not run"
 
@@ -118,16 +121,17 @@ class TestOutcome:
 
 
 def outcome_of(run: CellRun | None, *, ended_early: Stop | None, limits: LimitsInWords,
-                 failure: str) -> tuple[Outcome, str]:
+                 failure: str, answered: bool = True) -> tuple[Outcome, str]:
     """The outcome of one test cell from the record of how it ran (``None``: it never ran;
     ``ended_early``: why the notebook stopped before its end, if it did).  ``failure`` is the
-    message for a check that raised."""
+    message for a check that raised; ``answered`` is false when its answer cell still holds the
+    released stub."""
     if run is None:
         return Outcome.NOT_RUN, not_run_because(ended_early)
     if run.end is CellEnd.STOPPED:
         return Outcome.STOPPED, stopped_because(run.stop or Stop.INTERRUPTED, limits)
     if run.end is CellEnd.RAISED:
-        return Outcome.FAILED, failure
+        return (Outcome.FAILED, failure) if answered else (Outcome.NOT_ANSWERED, NOT_ANSWERED)
     return Outcome.PASSED, ""
 
 

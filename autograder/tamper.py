@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from IPython.core.inputtransformer2 import TransformerManager
 
 GUARD_MARK = "AUTOGRADER-GUARD "
+# The first line of every test cell the grader runs: the guard drops the cells that start with it
+# from linecache, where IPython keeps every cell's source for tracebacks.
+CHECK_MARK = "# autograder: a check"
 
 # Attribute names whose only use in a notebook answer is to interfere with how cells run.
 HOOK_ATTRIBUTES = {
@@ -258,6 +261,11 @@ def _autograder_guard(nonce, state=_autograder_state):
         sys.setprofile(None)
     if state["audit"]:
         found.append("an audit hook was installed")
+    import linecache
+    for filename, entry in list(linecache.cache.items()):
+        lines = entry[2] if len(entry) > 2 else []
+        if lines and lines[0].startswith("# autograder: a check"):
+            del linecache.cache[filename]
     class _Nothing:
         pass
     nothing = _Nothing()

@@ -234,8 +234,8 @@ STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of
     # function returns None and the check fails (a cold kernel dies: "kernel died").
     "kills-own-kernel": ("    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n",
                          "graded", FULL - EX2, "failed", "return a dict"),
-    "floods-output": ("    while True:\n        print('x' * 100_000)\n",
-                      "timeout: a cell ran longer than", FULL - EX2, "stopped", "stopped"),
+    "floods-output": ("    while True:\n        print('x' * 100_000)\n", "graded", FULL - EX2,
+                      "stopped", "more than 2 MB of output"),
     # A right answer that prints over 2 MB each time it is called: the cap alone costs it.
     "floods-then-answers": ("    for _ in range(30):\n        print('x' * 100_000)\n"
                             "    ratio = lambda a, b: float(a) / float(b) if b else 0.0\n"
@@ -246,6 +246,49 @@ STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of
     "exceeds-memory": ("    hog = bytearray(64 * 1024 ** 3)\n", "graded", FULL - EX2, "stopped",
                        "ran out of memory"),
 }
+
+
+# Hidden tests carried out in text the student's code controls.  Exercise 1's check (hidden tests
+# included) has run by the time Exercise 2's runs, so IPython's input history holds it.
+LEAK = "LEAK"
+LEAKS = {  # name: (Exercise 2's function body, the words its failed check must show)
+    "in-message": ("    import base64\n    history = '\\n'.join(In)\n"
+                   "    raise AssertionError('LEAK' + base64.b64encode(history.encode()).decode())\n",
+                   "failed: a check did not hold"),
+    "in-class-name": ("    import base64\n    history = '\\n'.join(In)\n"
+                      "    name = 'LEAK' + base64.b32encode(history.encode()).decode()\n"
+                      "    return type(name, (), {})()\n", "failed: return a dict, got …"),
+    "in-exception-name": ("    name = 'LEAK' + '\\n'.join(In).replace('\\n', ' ')\n"
+                          "    raise type(name, (Exception,), {})()\n",
+                          "failed: the check raised an exception"),
+}
+
+
+# Looks for a line of Exercise 1's hidden tests in every store of past cells a kernel keeps, from
+# inside the function Exercise 2's check calls, and answers wrongly if it finds one.
+READS_HISTORY = (
+    "def binary_metrics(tp, fp, fn, tn):\n"
+    "    import traceback\n"
+    "    ip = get_ipython()\n"
+    "    needle = 'default_rng(20' + '24)'\n"
+    "    stores = [In, _ih, Out, _oh, ip.history_manager.input_hist_raw,\n"
+    "              ip.history_manager.input_hist_parsed, ip.history_manager.output_hist,\n"
+    "              [v for k, v in ip.user_ns.items() if k.startswith('_')],\n"
+    "              [e[2] for e in traceback.linecache.cache.values() if len(e) > 2]]\n"
+    "    if any(needle in str(store) for store in stores):\n"
+    "        return {}\n"
+    "    ratio = lambda a, b: float(a) / float(b) if b else 0.0\n"
+    "    p, r = ratio(tp, tp + fp), ratio(tp, tp + fn)\n"
+    "    return {'precision': p, 'recall': r, 'f1': ratio(2 * p * r, p + r),\n"
+    "            'accuracy': ratio(tp + tn, tp + fp + fn + tn)}\n"
+)
+
+
+def _leak_case(name: str) -> Case:
+    body, words = LEAKS[name]
+    return Case(f"leak-{name}", answer("ex2-binary-metrics-answer",
+                                       "def binary_metrics(tp, fp, fn, tn):\n" + body),
+                "graded", FULL - EX2, item=STOPPED_ITEM, outcome="failed", message=words)
 
 
 def _stop_case(name: str) -> Case:
@@ -279,12 +322,15 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
         Case("metadata-edited", _metadata_edited, "graded", FULL),
         Case("other-chapter", _other_chapter, "wrong chapter: this is a ch02_sequential", 0),
         *[_stop_case(name) for name in STOPS],
+        *[_leak_case(name) for name in LEAKS],
+        Case("reads-history", answer("ex2-binary-metrics-answer", READS_HISTORY), "graded", FULL,
+             item=STOPPED_ITEM, outcome="passed"),
         Case("kernel-exit", answer("q05-answer", "import os\nos._exit(1)\n"), "kernel died", BEFORE_Q05,
              item="q05-check", outcome="not run", message="the kernel had ended"),
         Case("sys-exit", answer("q05-answer", "import sys\nsys.exit(0)\n"), "graded", FULL - 1),
         Case("endless-loop", answer("q05-answer", "while True:\n    pass\n"),
              "timeout: a cell ran longer than", FULL - 1, item="q05-check", outcome="failed",
-             message="NameError"),
+             message="is not defined"),
         Case("memory-bomb", answer("q05-answer", "hog = bytearray(64 * 1024 ** 3)\nq05 = 'b'\n"),
              "graded", FULL - 1, "ran out of memory"),
         Case("output-flood", answer("q05-answer", FLOOD), "graded", FULL, "output capped"),

@@ -10,6 +10,7 @@ from conftest import WARNING_ANSWER
 from nbgrader.utils import determine_grade
 
 from autograder import reports
+from autograder.messages import NOT_ANSWERED
 
 
 def test_the_model_solution_scores_full_marks(chapter, graded):
@@ -32,7 +33,7 @@ def test_the_untouched_notebook_scores_zero_without_crashing(chapter, graded):
     untouched = graded[chapter.name]["example-untouched"]
     assert untouched.status == "graded"
     assert untouched.score == 0
-    assert all(t.message for t in untouched.tests)
+    assert all((t.outcome, t.message) == ("not answered", NOT_ANSWERED) for t in untouched.tests)
 
 
 def test_stub_rule_only_stubs_and_their_tests_raise(chapter, graded):

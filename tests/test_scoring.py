@@ -17,6 +17,14 @@ from autograder.answer_key import AnswerKey
 from autograder.course import Chapter
 from autograder.execute import GradingClient, Limits, RunReport
 from autograder.grade import assemble, score
+from autograder.messages import (
+    MISSING_NAME,
+    NO_MESSAGE,
+    NOT_ANSWERED,
+    failure_message,
+    possible_messages,
+    student_status,
+)
 from autograder.results import CellEnd, CellRun, Outcome, Stop
 
 LIMITS = Limits(cell_timeout=30, notebook_timeout=600, output_bytes=2_000_000)
@@ -89,7 +97,7 @@ def test_a_check_that_raised_fails_with_its_message():
                                        evalue="x should be 1"),
                   "ex2-check": CellRun(CellEnd.COMPLETED)})
     assert (out["ex1-check"].outcome, out["ex1-check"].points) == (Outcome.FAILED, 0)
-    assert out["ex1-check"].message == "AssertionError: x should be 1"
+    assert out["ex1-check"].message == "failed: x should be 1"
     assert out["ex2-check"].points == 3
 
 
@@ -156,3 +164,49 @@ def test_a_stop_the_grader_decided_wins_over_the_reply():
     assert _record("ok", stopping=Stop.CELL_TIME) == CellRun(CellEnd.STOPPED, Stop.CELL_TIME)
     assert _record("ok", stopping=Stop.OUTPUT_CAP).stop is Stop.OUTPUT_CAP
     assert _record("error", "KeyboardInterrupt", Stop.CELL_TIME).stop is Stop.CELL_TIME
+
+
+def test_a_failed_check_of_a_stub_answer_is_not_answered():
+    plan, tests = _plan()
+    for cell, role in zip(plan.nb.cells, plan.roles, strict=True):
+        if role == "answer" and cell.metadata["nbgrader"]["grade_id"] == "ex1-answer":
+            cell.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+    runs = {i: CellRun(CellEnd.COMPLETED) for i in range(len(plan.nb.cells))}
+    runs[tests["ex1-check"]] = CellRun(CellEnd.RAISED, ename="NameError", evalue="x")
+    runs[tests["ex2-check"]] = CellRun(CellEnd.RAISED, ename="AssertionError", evalue="")
+    out = {o.grade_id: o for o in score(plan, KEY, RunReport("complete", False, runs),
+                                        LIMITS).outcomes}
+    assert (out["ex1-check"].outcome, out["ex1-check"].message) == (Outcome.NOT_ANSWERED,
+                                                                    NOT_ANSWERED)
+    assert (out["ex2-check"].outcome, out["ex2-check"].message) == (Outcome.FAILED, NO_MESSAGE)
+
+
+# --- what a student may read --------------------------------------------------------------------
+
+VISIBLE = (
+    "_m = f(1)\n"
+    "assert isinstance(_m, dict), f\"return a dict, got {type(_m).__name__}\"\n"
+    "assert _m['x'] == 1, 'x should be 1'\n"
+)
+
+
+@pytest.mark.parametrize(("ename", "evalue", "shown"), [
+    ("AssertionError", "x should be 1", "failed: x should be 1"),
+    ("AssertionError", "return a dict, got LEAKc2VjcmV0", "failed: return a dict, got …"),
+    ("AssertionError", "LEAKc2VjcmV0", NO_MESSAGE),
+    ("AssertionError", "", NO_MESSAGE),
+    ("TypeError", "LEAK unsupported operand", "failed: the check raised TypeError"),
+    ("LEAKc2VjcmV0", "LEAK", "failed: the check raised an exception"),
+    ("NameError", "name 'LEAK' is not defined", MISSING_NAME),
+    ("NotImplementedError", "LEAK", NOT_ANSWERED),
+])
+def test_the_kernel_only_chooses_among_fixed_words(ename, evalue, shown):
+    message = failure_message(visible_source=VISIBLE, ename=ename, evalue=evalue)
+    assert message == shown
+    assert "LEAK" not in message and message in possible_messages(VISIBLE)
+
+
+def test_a_flagged_status_does_not_name_what_was_found():
+    status = "flagged for review: 'answer_LEAK' claims to equal anything"
+    assert "LEAK" not in student_status(status)
+    assert student_status("graded") == "graded"
