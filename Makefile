@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lab bench sandbox browser clean
+.PHONY: run test test-fast lab bench sandbox browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ run: $(STAMP) sandbox
 
 test: $(STAMP) sandbox browser
 	$(PY) -m pytest
+
+# The kernel-free tier (scan, assembly, scoring, messages, intake, hygiene): seconds, not minutes.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m fast tests
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)

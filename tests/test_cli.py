@@ -6,6 +6,8 @@ import csv
 import subprocess
 import sys
 
+import pytest
+
 from autograder.cli import main
 from autograder.course import REPO_ROOT
 
@@ -80,6 +82,7 @@ def test_names_are_data_and_links_are_never_followed(tmp_path):
         assert float(rows[link]["score"]) == 0
 
 
+@pytest.mark.fast
 def test_a_link_inside_a_zip_is_refused(tmp_path):
     import stat
     import zipfile

@@ -156,6 +156,7 @@ def test_reports_are_the_same_on_a_rerun(corpus_run, tmp_path):
 CHAPTERS = {"ch01_keras_api", "ch02_sequential"}
 
 
+@pytest.mark.fast
 def test_intake_reads_lms_names_nbgrader_layout_and_plain_names(tmp_path):
     (tmp_path / "smithjane_4711_90001_ch01_keras_api.ipynb").write_text("{}")
     (tmp_path / "doejohn_LATE_4712_90002_ch01_keras_api-1.ipynb").write_text("{}")
@@ -173,6 +174,7 @@ def test_intake_reads_lms_names_nbgrader_layout_and_plain_names(tmp_path):
     assert entries["bob"].status.startswith("wrong chapter: filed under ch02_sequential")
 
 
+@pytest.mark.fast
 def test_intake_reads_a_zip_and_keeps_every_file(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -192,6 +194,7 @@ def test_intake_reads_a_zip_and_keeps_every_file(tmp_path):
     assert by_file["export/ben_12_3_notes.pdf"].status.startswith("skipped: ")
 
 
+@pytest.mark.fast
 def test_intake_custom_id_pattern(tmp_path):
     (tmp_path / "week1-u0042-final.ipynb").write_text("{}")
     entries = collect(tmp_path, chapter="ch01_keras_api", chapters=CHAPTERS,

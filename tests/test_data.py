@@ -7,10 +7,13 @@ import hashlib
 import re
 
 import numpy as np
+import pytest
 from conftest import notebook_function
 
 from autograder import notebook
 from autograder.course import REPO_ROOT, get_chapter
+
+pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
 
 def _make_transactions():

@@ -6,7 +6,11 @@ import re
 import tomllib
 from importlib.metadata import version
 
+import pytest
+
 from autograder.course import REPO_ROOT
+
+pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)$")
 

@@ -12,6 +12,8 @@ from nbgrader.nbgraderformat import MetadataValidator
 from autograder import notebook
 from autograder.answer_key import AnswerKey
 
+pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
+
 ALL_NOTEBOOKS = [p for c in CHAPTERS for p in (c.instructor_notebook, c.student_notebook)]
 ITEM_ID = re.compile(r"^(?P<item>q\d{2}|ex\d+(-[a-z0-9]+)+)-(?P<role>answer|check)$")
 DIFFICULTY = re.compile(r"\((easy|medium|hard)\b")

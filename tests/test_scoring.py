@@ -27,6 +27,8 @@ from autograder.messages import (
 )
 from autograder.results import CellEnd, CellRun, Outcome, Stop
 
+pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
+
 LIMITS = Limits(cell_timeout=30, notebook_timeout=600, output_bytes=2_000_000)
 
 

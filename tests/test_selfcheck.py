@@ -13,6 +13,8 @@ from conftest import CHAPTER_IDS, CHAPTERS, notebook_function
 from autograder import notebook, selfcheck
 from autograder.answer_key import AnswerKey
 
+pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
+
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
 def test_digests_are_in_sync_with_the_model_answers(chapter):
