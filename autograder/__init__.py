@@ -4,7 +4,8 @@ The command line (``python -m autograder``) is a thin layer over the keyword-onl
 exported here.
 """
 
-from autograder.course import Chapter, CourseLayout, find_chapters
+from autograder.course import Chapter, CourseLayout, find_chapters, get_chapter
+from autograder.execute import Limits
 from autograder.grade import ClassResult, SubmissionResult, grade_folder, grade_submission
 from autograder.release import release_all, release_chapter
 
@@ -12,8 +13,10 @@ __all__ = [
     "Chapter",
     "ClassResult",
     "CourseLayout",
+    "Limits",
     "SubmissionResult",
     "find_chapters",
+    "get_chapter",
     "grade_folder",
     "grade_submission",
     "release_all",

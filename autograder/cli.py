@@ -62,7 +62,7 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | No
 
 def _limits(args: argparse.Namespace) -> Limits:
     return Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                  output_bytes=args.output_mb * 1_000_000,
+                  output_mb=args.output_mb,
                   sandbox=SandboxPolicy(enabled=not args.no_sandbox, memory_mb=args.memory_mb,
                                         warm=not args.cold_kernels))
 
@@ -148,8 +148,8 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
                    help=f"seconds a whole notebook may run (default {d.notebook_timeout})")
     p.add_argument("--memory-mb", type=int, default=d.sandbox.memory_mb,
                    help=f"address-space cap per submission (default {d.sandbox.memory_mb} MB)")
-    p.add_argument("--output-mb", type=int, default=d.output_bytes // 1_000_000,
-                   help=f"output kept per submission (default {d.output_bytes // 1_000_000} MB)")
+    p.add_argument("--output-mb", type=int, default=d.output_mb,
+                   help=f"output kept per cell and per submission (default {d.output_mb} MB)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without isolation (never for a real class)")
     p.add_argument("--cold-kernels", action="store_true",

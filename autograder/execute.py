@@ -48,13 +48,17 @@ class Limits:
 
     cell_timeout: int = 300  # s; nbgrader's 30 s default is too short for training cells
     notebook_timeout: int = 900  # s for the whole notebook
-    output_bytes: int = 2_000_000  # one cell's output, and all outputs together
+    output_mb: int = 2  # MB (10^6 bytes) of output for one cell, and for all cells together
     interrupt_grace: int = 10  # s a stopped cell has to end after its interrupt
     sandbox: SandboxPolicy = SandboxPolicy()
 
     def in_words(self) -> LimitsInWords:
-        return LimitsInWords(self.cell_timeout, self.notebook_timeout,
-                             self.output_bytes / 1_000_000, self.sandbox.memory_mb)
+        return LimitsInWords(self.cell_timeout, self.notebook_timeout, self.output_mb,
+                             self.sandbox.memory_mb)
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output_mb * 1_000_000
 
 
 # After a cell the grader interrupted, the kernel idles this long before the next cell, so an

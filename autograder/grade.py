@@ -47,7 +47,7 @@ from nbformat import NotebookNode
 
 from autograder import notebook, tamper, warm
 from autograder.answer_key import AnswerKey
-from autograder.course import Chapter, find_chapters
+from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
 from autograder.messages import failure_message
@@ -306,7 +306,7 @@ def _stop_notes(plan: _Plan, run: RunReport, limits: Limits) -> list[str]:
     if Stop.CELL_TIME in stops:
         notes.append(f"a cell ran longer than {limits.cell_timeout} s and was stopped")
     if run.output_capped or Stop.OUTPUT_CAP in stops:
-        notes.append(f"output capped at {limits.output_bytes / 1_000_000:g} MB")
+        notes.append(f"output capped at {limits.output_mb} MB")
     if Stop.MEMORY_CAP in stops:
         notes.append(f"a cell ran out of memory (cap {limits.sandbox.memory_mb} MB)")
     return notes
@@ -369,14 +369,17 @@ def _workers_start_deaf_to_ctrl_c():
 
 def grade_folder(
     *,
-    chapter: Chapter,
-    submissions: Path,
+    chapter: Chapter | str,
+    submissions: Path | str,
     workers: int | None = None,
     limits: Limits = Limits(),
     id_pattern: str | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> ClassResult:
-    """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time."""
+    """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time.
+    ``chapter`` is a :class:`Chapter` or a chapter's name."""
+    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
+    submissions = Path(submissions)
     require_sandbox(limits.sandbox)
     key = AnswerKey.load(chapter)
     other_keys = [AnswerKey.load(c) for c in find_chapters(layout=chapter.layout)

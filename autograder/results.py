@@ -61,7 +61,7 @@ class LimitsInWords:
 
     cell_timeout: int
     notebook_timeout: int
-    output_mb: float
+    output_mb: int
     memory_mb: int
 
 
@@ -75,7 +75,7 @@ def stopped_because(stop: Stop, limits: LimitsInWords) -> str:
         Stop.KERNEL_ENDED: "stopped: the kernel ended during this check",
         Stop.KERNEL_STOPPED: f"stopped after {limits.cell_timeout} s: this check did not "
                              "finish and did not stop when interrupted, so its kernel was ended",
-        Stop.OUTPUT_CAP: f"stopped: this check wrote more than {limits.output_mb:g} MB of output",
+        Stop.OUTPUT_CAP: f"stopped: this check wrote more than {limits.output_mb} MB of output",
         Stop.MEMORY_CAP: f"stopped: this check ran out of memory (the cap is "
                          f"{limits.memory_mb} MB)",
         Stop.INTERRUPTED: "stopped: this check was interrupted",

@@ -100,3 +100,22 @@ def test_a_link_inside_a_zip_is_refused(tmp_path):
     assert entries["11"].status.startswith("refused: a symbolic link")
     assert entries["11"].data is None
     assert entries["12"].status == ""
+
+
+@pytest.mark.fast
+def test_the_readme_states_the_default_limits():
+    """The README's limits row, the command line's defaults and ``Limits`` say the same."""
+    import re
+
+    from autograder.cli import build_parser
+    from autograder.execute import Limits
+
+    row = next(line for line in (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+               if "| limits (defaults) |" in line)
+    stated = {flag: int(value) for flag, value in re.findall(r"`--([a-z-]+) (\d+)`", row)}
+    d = Limits()
+    assert stated == {"cell-timeout": d.cell_timeout, "notebook-timeout": d.notebook_timeout,
+                      "memory-mb": d.sandbox.memory_mb, "output-mb": d.output_mb}
+    assert f"{d.interrupt_grace} s after its interrupt" in row
+    args = build_parser().parse_args(["grade", "ch01_keras_api", "x", "--out", "y"])
+    assert {flag: getattr(args, flag.replace("-", "_")) for flag in stated} == stated

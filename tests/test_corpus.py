@@ -7,6 +7,7 @@ import html
 import io
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -308,7 +309,10 @@ def _grader_scratch() -> set[Path]:
 
 def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
     """A grader killed outright (SIGKILL, nothing cleaned up) leaves no worker grading on."""
+    scratch_before = _grader_scratch()
     grader, tree = _grader_with_kernels(tmp_path)
     grader.kill()
     grader.communicate()
     _assert_all_end(tree)
+    for folder in _grader_scratch() - scratch_before:  # nobody was left to remove it
+        shutil.rmtree(folder, ignore_errors=True)

@@ -29,7 +29,7 @@ from autograder.results import CellEnd, CellRun, Outcome, Stop
 
 pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
-LIMITS = Limits(cell_timeout=30, notebook_timeout=600, output_bytes=2_000_000)
+LIMITS = Limits(cell_timeout=30, notebook_timeout=600, output_mb=2)
 
 
 def _graded(kind: str, gid: str, source: str, points: float = 0) -> nbformat.NotebookNode:
