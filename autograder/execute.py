@@ -106,6 +106,7 @@ class GradingClient(NotebookClient):
         self.output_capped = False
         self.timed_out: set[int] = set()  # cells that met the cell time limit
         self.on_cell_executed = self._record
+        self.timeout_func = self._timeout_for
         self._deadline = time.monotonic() + limits.notebook_timeout
         self._stopping: dict[int, Stop] = {}
         self._interrupted: set[int] = set()
@@ -125,7 +126,6 @@ class GradingClient(NotebookClient):
                                  execution_count: int | None = None,
                                  store_history: bool = True) -> NotebookNode:
         self._current, self._cell_output = cell_index, 0
-        self.timeout_func = self._timeout_for
         try:
             return await super().async_execute_cell(
                 cell, cell_index, execution_count,
