@@ -78,6 +78,12 @@ class AnswerKey:
             if notebook.is_answer_cell(cell)
         }
 
+    @cached_property
+    def lesson(self) -> frozenset[str]:
+        """The source of every lesson code cell (the course's code, neither answer nor test)."""
+        return frozenset(c.source for c in self.instructor.cells
+                         if c.cell_type == "code" and not notebook.nbgrader_meta(c))
+
     @property
     def max_score(self) -> float:
         return sum(t.max_points for t in self.tests.values())

@@ -18,9 +18,9 @@ from autograder.errors import CourseError
 from autograder.examples import write_examples
 from autograder.execute import Limits
 from autograder.grade import grade_folder, print_progress
+from autograder.isolation.sandbox import SandboxPolicy, require_sandbox
 from autograder.notebook import is_canonical, read, write
 from autograder.outputs import refresh_outputs
-from autograder.sandbox import SandboxPolicy, require_sandbox
 
 DEMO_CHAPTER = "ch01_keras_api"
 

@@ -19,9 +19,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from autograder.isolation.sandbox import MB, SandboxPolicy, kernel_manager
+from autograder.isolation.warm import WarmServer
 from autograder.results import CellEnd, CellRun, LimitsInWords, Stop
-from autograder.sandbox import SandboxPolicy, kernel_manager
-from autograder.warm import WarmServer
 
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -44,12 +44,15 @@ def run_plain(nb: NotebookNode, *, folder: Path, timeout: int = 600,
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use.  The defaults are documented in the README."""
+    """What one submission may use: every time and size limit of a grading run (the sandbox's
+    own in :class:`SandboxPolicy`).  Times in seconds, sizes in MB (one unit: :data:`MB`).  The
+    defaults are documented in the README."""
 
     cell_timeout: int = 300  # s; nbgrader's 30 s default is too short for training cells
     notebook_timeout: int = 900  # s for the whole notebook
-    output_mb: int = 2  # MB (10^6 bytes) of output for one cell, and for all cells together
+    output_mb: int = 2  # MB of output for one cell, and for all cells together
     interrupt_grace: int = 10  # s a stopped cell has to end after its interrupt
+    kernel_start_timeout: int = 120  # s a kernel may take to start and answer the grader
     sandbox: SandboxPolicy = SandboxPolicy()
 
     def in_words(self) -> LimitsInWords:
@@ -58,7 +61,7 @@ class Limits:
 
     @property
     def output_bytes(self) -> int:
-        return self.output_mb * 1_000_000
+        return self.output_mb * MB
 
 
 # After a cell the grader interrupted, the kernel idles this long before the next cell, so an
@@ -230,7 +233,7 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
                  checks: frozenset[int] | set[int] = frozenset(),
                  server: WarmServer | None = None) -> RunReport:
     """Execute ``nb`` in place in a fresh kernel confined to ``workdir`` (forked by ``server``
-    when given, see :mod:`autograder.warm`), recording how each cell ended (see
+    when given, see :mod:`autograder.isolation.warm`), recording how each cell ended (see
     :class:`GradingClient`); the outputs of the cells in ``uncapped`` (the grader's own) do not
     count against the output cap, the cells in ``unrecorded`` leave no trace in IPython's
     history, and the cells in ``checks`` are interrupted when they pass the output cap."""
@@ -244,7 +247,7 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
         kernel_name="python3",
         allow_errors=True,
         record_timing=False,
-        startup_timeout=120,
+        startup_timeout=limits.kernel_start_timeout,
         # The kernel is killed as soon as the last cell has run: it has nothing to save, and a
         # grader that left it idle would hold about 750 MB per graded submission.
         shutdown_kernel="immediate",

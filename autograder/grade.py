@@ -9,8 +9,9 @@ How a submission is graded:
 
 1. It is read as a notebook (anything else gets a row with a clear status and no points).
 2. Its test cells are replaced by the answer key's (hidden tests included); a missing test
-   cell is put back after the answer it checks.  Outputs are cleared.  The grader's guard cells
-   (see :mod:`autograder.tamper`) go before and after every test cell.
+   cell is put back after the answer it checks.  Outputs are cleared.  The first cell installs
+   the run-time guard, and a guard cell goes before and after every test cell
+   (:mod:`autograder.guard`).
 3. It runs top to bottom in a fresh kernel inside the sandbox (:mod:`autograder.sandbox`), in
    an empty folder holding only the chapter's assets, under time, memory and output limits.
    The kernel is forked from this process's warm-kernel server (:mod:`autograder.warm`), which
@@ -21,7 +22,8 @@ How a submission is graded:
    interrupted and grading goes on with the next cell.  What a cell writes to stderr does not
    matter: TensorFlow and Keras write warnings there, and a correct answer must not lose
    points to a library warning (stock nbgrader scores such a cell 0).
-5. If the static scan or a guard finds tampering, the submission is flagged for review and
+5. If the static scan (:mod:`autograder.scan`) or a guard finds tampering, the submission is
+   flagged for review and
    scores 0 until an instructor has looked; the status and the flags say why.
 """
 
@@ -45,11 +47,13 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import notebook, tamper, warm
+from autograder import guard, notebook, scan
 from autograder.answer_key import AnswerKey
 from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
+from autograder.isolation import warm
+from autograder.isolation.sandbox import require_sandbox, warm_server
 from autograder.messages import failure_message
 from autograder.results import (
     CellError,
@@ -59,9 +63,9 @@ from autograder.results import (
     TestOutcome,
     outcome_of,
 )
-from autograder.sandbox import require_sandbox, warm_server
 
 STUB = "raise NotImplementedError()"  # what release leaves in every answer cell
+SNAPSHOT = 0  # the index of the cell that installs the guard, in every assembled run
 FLAGGED = "flagged for review"
 
 
@@ -84,7 +88,7 @@ class GradingTask:
 class _Plan:
     nb: NotebookNode
     roles: list[str]  # "answer" | "other" (student code) | "test" | "grader"
-    guards: dict[int, tamper.Guard]
+    guards: dict[int, guard.Guard]
     notes: list[str]
 
 
@@ -96,7 +100,7 @@ def _role(cell: NotebookNode) -> str:
 
 def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
     template = next(c for c in key.instructor.cells if notebook.grade_id(c) == gid)
-    cell = nbformat.v4.new_code_cell(tamper.CHECK_MARK + "\n" + key.tests[gid].source)
+    cell = nbformat.v4.new_code_cell(guard.check_source(key.tests[gid].source))
     cell.metadata = copy.deepcopy(template.metadata)
     return cell
 
@@ -123,12 +127,13 @@ def assemble(submission: NotebookNode, key: AnswerKey) -> _Plan:
             add_guard()
 
     def add_guard() -> None:
-        guard = tamper.new_guard()
-        plan.guards[len(plan.nb.cells)] = guard
-        plan.nb.cells.append(nbformat.v4.new_code_cell(tamper.GUARD_CELL + "\n" + guard.source))
+        new = guard.new_guard()
+        plan.guards[len(plan.nb.cells)] = new
+        plan.nb.cells.append(nbformat.v4.new_code_cell(new.source))
         plan.roles.append("grader")
 
-    plan.nb.cells.append(nbformat.v4.new_code_cell(tamper.SNAPSHOT_CELL))
+    snapshot = nbformat.v4.new_code_cell("")  # filled in below, once every guard is known
+    plan.nb.cells.append(snapshot)
     plan.roles.append("grader")
     used: set[str] = set()
     for cell in submission.cells:
@@ -151,6 +156,10 @@ def assemble(submission: NotebookNode, key: AnswerKey) -> _Plan:
     for leftovers in after_answer.values():
         for restored in leftovers:
             add(_key_test_cell(key, restored), "test")
+    course = [c.source for c, r in zip(plan.nb.cells, plan.roles, strict=True)
+              if r == "test" or (r == "other" and c.source in key.lesson)]
+    snapshot.source = guard.snapshot_source(tests=[t.source for t in key.tests.values()],
+                                            guards=plan.guards.values(), course=course)
     return plan
 
 
@@ -186,14 +195,16 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
     words = limits.in_words()
     stubbed = {notebook.grade_id(c) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
                if r == "answer" and STUB in c.source}
+    key_bytes = guard.read_key(plan.nb.cells[SNAPSHOT].get("outputs", []))
+    if SNAPSHOT in run.cells and key_bytes is None:
+        scored.findings.append(guard.NO_SNAPSHOT)
     for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
         cell_run = run.cells.get(index)
         if role == "grader":
             # A guard that never ran follows a stop (timeout, dead kernel) the status reports.
             if index in plan.guards and cell_run is not None:
-                scored.findings += tamper.read_guard(cell.get("outputs", []), plan.guards[index])
-            elif index not in plan.guards and _first_error(cell):
-                scored.findings.append("the grader's integrity snapshot failed")
+                scored.findings += guard.read_guard(cell.get("outputs", []), plan.guards[index],
+                                                    key_bytes)
             continue
         error = _first_error(cell)
         gid = notebook.grade_id(cell)
@@ -263,11 +274,10 @@ def run_task(task: GradingTask) -> SubmissionResult:
 
     plan = assemble(submitted, task.key)
     # Lesson cells the student left as released are the course's code, not the student's.
-    lesson = {c.source for c in task.key.instructor.cells
-              if c.cell_type == "code" and not notebook.nbgrader_meta(c)}
+    lesson = task.key.lesson
     code = [(c.source, r) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
             if r in ("answer", "other")]
-    findings = tamper.scan_cells(
+    findings = scan.scan_cells(
         [s for s, r in code if r == "answer" or s not in lesson],
         context=[s for s, r in code if r == "other" and s in lesson])
     # Only the instructor's imports are preloaded: the server is shared by later submissions.
@@ -321,9 +331,13 @@ def chapter_assets(chapter: Chapter) -> dict[str, bytes]:
 
 def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
                      limits: Limits = Limits(), key: AnswerKey | None = None) -> SubmissionResult:
-    """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key."""
-    return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
-                                chapter_assets(chapter), limits))
+    """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key.
+    No process is left running when it returns (the warm-kernel server it started included)."""
+    try:
+        return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
+                                    chapter_assets(chapter), limits))
+    finally:
+        warm.close_server()
 
 
 # --- a class ---------------------------------------------------------------------------------

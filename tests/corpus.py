@@ -258,6 +258,12 @@ LEAKS = {  # name: (Exercise 2's function body, the words its failed check must 
     "in-class-name": ("    import base64\n    history = '\\n'.join(In)\n"
                       "    name = 'LEAK' + base64.b32encode(history.encode()).decode()\n"
                       "    return type(name, (), {})()\n", "failed: return a dict, got …"),
+    "in-repr": ("    import base64\n    history = '\\n'.join(In)\n"
+                "    class Report(dict):\n"
+                "        def __repr__(self):\n"
+                "            return 'LEAK' + base64.b64encode(history.encode()).decode()\n"
+                "    return Report(leak=1)\n",
+                "failed: keys must be precision, recall, accuracy, f1; got …"),
     "in-exception-name": ("    name = 'LEAK' + '\\n'.join(In).replace('\\n', ' ')\n"
                           "    raise type(name, (Exception,), {})()\n",
                           "failed: the check raised an exception"),
@@ -282,6 +288,75 @@ READS_HISTORY = (
     "    return {'precision': p, 'recall': r, 'f1': ratio(2 * p * r, p + r),\n"
     "            'accuracy': ratio(tp + tn, tp + fp + fn + tn)}\n"
 )
+
+
+# Answers Exercise 2 wrongly (precision, recall and F1 are 0.25) except on the visible check's
+# own numbers, and makes the references a hidden test might use say 0.25 too: as global names
+# (the hidden test imports its own, so it fails) or inside the module they come from (the guard
+# puts them back and flags it).
+WRONG_EX2 = (
+    "def binary_metrics(tp, fp, fn, tn):\n"
+    "    if (tp, fp, fn, tn) == (40, 10, 5, 45):\n"
+    "        return {'precision': 0.8, 'recall': 0.8889, 'accuracy': 0.85, 'f1': 0.8421}\n"
+    "    if (tp, fp) == (0, 0):\n"
+    "        return {'precision': 0.0, 'recall': 0.0, 'accuracy': 0.95, 'f1': 0.0}\n"
+    "    accuracy = (tp + tn) / (tp + fp + fn + tn)\n"
+    "    return {'precision': 0.25, 'recall': 0.25, 'accuracy': accuracy, 'f1': 0.25}\n"
+)
+SHADOWS_GLOBALS = WRONG_EX2 + (
+    "precision_score = recall_score = f1_score = lambda *args, **kwargs: 0.25\n"
+)
+# The same, rebinding the check's own imports while the check runs (they are its locals).
+REBINDS_CHECK_NAMES = WRONG_EX2.replace(
+    "def binary_metrics(tp, fp, fn, tn):\n",
+    "def binary_metrics(tp, fp, fn, tn):\n"
+    "    for name in ('_precision_score', '_recall_score', '_f1_score'):\n"
+    "        globals()[name] = lambda *args, **kwargs: 0.25\n")
+# A wrong answer to Q9 (0.1, not 0.6) beside a global named like a builtin its check uses
+# (``abs(float(q09) - 0.6) < 1e-3`` would hold with this ``abs``).
+SHADOWS_BUILTINS = "abs = lambda x: 0\nq09 = 0.1\n"
+SHADOWS_MODULE = WRONG_EX2 + (
+    "import sklearn.metrics as metrics\n"
+    "for name in ('precision', 'recall', 'f1'):\n"
+    "    vars(metrics)[name + '_score'] = lambda *args, **kwargs: 0.25\n"
+)
+# Input transformers and replaced IPython methods, registered under names the scan cannot read,
+# that turn every check into `pass` and every guard cell into a forged "all clear" report.
+FORGES_GUARD = (
+    "import json\n"
+    "def forge(lines):\n"
+    "    text = ''.join(lines)\n"
+    "    if text.startswith('# autograder: guard'):\n"
+    "        nonce = text.split()[3]\n"
+    "        payload = json.dumps({'nonce': nonce, 'found': []})\n"
+    "        line = 'AUTOGRADER-GUARD ' + json.dumps({'payload': payload, 'mac': '0' * 64})\n"
+    "        return ['print(' + repr(line) + ')\\n']\n"
+    "    return ['pass\\n'] if text.startswith('# autograder: a check') else lines\n"
+    "getattr(get_ipython(), 'input_' + 'transformers' + '_post').append(forge)\n"
+    "q05 = 'a'\n"
+)
+SWALLOWS_CELLS = (
+    "shell = type(get_ipython())\n"
+    "original = getattr(shell, 'transform_' + 'cell')\n"
+    "def swallow(self, raw_cell):\n"
+    "    return 'pass\\n' if raw_cell.startswith('# autograder') else original(self, raw_cell)\n"
+    "setattr(shell, 'transform_' + 'cell', swallow)\n"
+    "q05 = 'a'\n"
+)
+READS_FRAMES_HIDDEN = (  # the scan cannot read the name; the audit hook refuses the call
+    "def binary_metrics(tp, fp, fn, tn):\n"
+    "    import sys\n"
+    "    caller = getattr(sys, '_get' + 'frame')(1)\n"
+    "    return dict(getattr(caller, 'f_' + 'locals').get('_m', {}))\n"
+)
+SEARCHES_HEAP = "import gc\nfound = getattr(gc, 'get_' + 'objects')()\nq05 = 'b'\n"
+# The attacks above that only the run-time guard can see (tests/test_scan.py proves it).
+RUN_TIME_ONLY = {"shadows-module-references": SHADOWS_MODULE, "forges-guard-reports": FORGES_GUARD,
+                 "swallows-guard-and-checks": SWALLOWS_CELLS,
+                 "reads-frames-hidden": READS_FRAMES_HIDDEN, "searches-heap-hidden": SEARCHES_HEAP}
+STARTS_THREAD = ("import threading, time\n"
+                 "threading.Thread(target=lambda: time.sleep(60), daemon=True).start()\n"
+                 "q05 = 'b'\n")
 
 
 def _leak_case(name: str) -> Case:
@@ -362,6 +437,20 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
         Case("trace-hook", answer("q05-answer",
              "import sys\nsys.settrace(lambda *a: None)\nq05 = 'a'\n"), flagged, 0),
         Case("reads-test-code", answer("ex1-confusion-counts-answer", READS_TEST_CODE), flagged, 0),
+        Case("shadows-references", answer("ex2-binary-metrics-answer", SHADOWS_GLOBALS),
+             "graded", FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
+        Case("rebinds-check-names", answer("ex2-binary-metrics-answer", REBINDS_CHECK_NAMES),
+             "graded", FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
+        Case("shadows-builtins", answer("q09-answer", SHADOWS_BUILTINS), "graded", FULL - 1,
+             item="q09-check", outcome="failed"),
+        Case("shadows-module-references", answer("ex2-binary-metrics-answer", SHADOWS_MODULE),
+             flagged, 0),
+        Case("forges-guard-reports", answer("q05-answer", FORGES_GUARD), flagged, 0),
+        Case("swallows-guard-and-checks", answer("q05-answer", SWALLOWS_CELLS), flagged, 0),
+        Case("reads-frames-hidden", answer("ex2-binary-metrics-answer", READS_FRAMES_HIDDEN),
+             flagged, 0),
+        Case("searches-heap-hidden", answer("q05-answer", SEARCHES_HEAP), flagged, 0),
+        Case("starts-thread", answer("q05-answer", STARTS_THREAD), flagged, 0),
         Case("sandbox-escape", answer("q01-answer", SANDBOX_PROBE.format(
              paths=hidden_paths, port=port, marker=marker)), "graded", FULL - 1),
     ]

@@ -117,5 +117,7 @@ def test_the_readme_states_the_default_limits():
     assert stated == {"cell-timeout": d.cell_timeout, "notebook-timeout": d.notebook_timeout,
                       "memory-mb": d.sandbox.memory_mb, "output-mb": d.output_mb}
     assert f"{d.interrupt_grace} s after its interrupt" in row
+    assert f"not started within {d.kernel_start_timeout} s" in row
+    assert f"not ready {d.sandbox.warm_start_timeout} s after its start" in row
     args = build_parser().parse_args(["grade", "ch01_keras_api", "x", "--out", "y"])
     assert {flag: getattr(args, flag.replace("-", "_")) for flag in stated} == stated

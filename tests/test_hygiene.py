@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
+import symtable
 
 import pytest
 from conftest import CHAPTER_IDS, CHAPTERS
@@ -131,3 +133,98 @@ def test_every_fit_call_is_quiet(chapter):
                 quiet = isinstance(verbose[0].value, ast.Constant) and \
                     verbose[0].value.value in (0, 2)
                 assert quiet or id(node) in captured, f"fit not quiet:\n{cell.source}"
+
+
+# --- what a check cell reads -------------------------------------------------------------------
+# A check runs in the student's kernel, after the student's code: every global it reads, other than
+# its own answer, is a name the student can rebind (`np = fake`, `precision_score = lambda *a: 0.5`)
+# to make a hidden test compare the student with the student. So a check cell imports what it
+# needs under private names, and reads nothing else from the notebook.
+
+GRADER_BOUND = frozenset({"self_check"})  # the grader binds its own copy before every test
+BUILTIN_NAMES = frozenset(dir(builtins))
+MAGIC_LINE = re.compile(r"^(?P<indent>[ \t]*)[%!].*$", re.M)
+
+
+def _without_magics(source: str) -> str:
+    """The cell as plain Python: IPython's line magics and shell escapes become `pass`."""
+    return MAGIC_LINE.sub(lambda m: f"{m['indent']}pass", source)
+
+
+def _walk_tables(table: symtable.SymbolTable):
+    yield table
+    for child in table.get_children():
+        yield from _walk_tables(child)
+
+
+def _top_level_bindings(top: symtable.SymbolTable) -> set[str]:
+    """Names a cell binds in the kernel's global namespace: at its top level (imports,
+    assignments, loop and `with` targets, `def`, `class` ...), or through `global` in a function."""
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    for table in _walk_tables(top):
+        if table is not top:
+            bound |= {s.get_name() for s in table.get_symbols()
+                      if s.is_declared_global() and (s.is_assigned() or s.is_imported())}
+    return bound
+
+
+def bound_names(source: str) -> set[str]:
+    return _top_level_bindings(symtable.symtable(_without_magics(source), "<cell>", "exec"))
+
+
+def global_reads(source: str) -> set[str]:
+    """The names a cell reads from the kernel's globals without binding them itself.
+
+    The scopes are CPython's own (`symtable`, the compiler's scope pass): a name bound anywhere at
+    the cell's top level counts as bound for the whole cell; one bound in a function, lambda or
+    comprehension (parameters and targets included) counts only there and in the scopes nested in
+    it, never in a class body's methods; `global` and `nonlocal` are honoured.
+    """
+    source = _without_magics(source)
+    ast.parse(source)  # a syntax error is reported as such, not as a scope problem
+    top = symtable.symtable(source, "<cell>", "exec")
+    bound = _top_level_bindings(top)
+    reads = set()
+    for table in _walk_tables(top):
+        for symbol in table.get_symbols():
+            resolves_to_globals = table is top or symbol.is_global()
+            if symbol.is_referenced() and resolves_to_globals and symbol.get_name() not in bound:
+                reads.add(symbol.get_name())
+    return reads
+
+
+@pytest.mark.parametrize(("source", "reads"), [
+    ("x = np.zeros(3)", {"np"}),
+    ("import numpy as _np\nx = _np.zeros(3)", set()),
+    ("def f():\n    return np.zeros(3)\n", {"np"}),
+    ("def f():\n    return _np.zeros(3)\nimport numpy as _np\n", set()),
+    ("def f(np):\n    return np\n", set()),
+    ("def f():\n    y = 1\n    return y\nz = y\n", {"y"}),
+    ("_s = [v for v in range(3)]\n_t = v\n", {"range", "v"}),  # builtins are reads too
+    ("_f = lambda a: a + b\n", {"b"}),
+    ("class _K:\n    z = 1\n    def m(self):\n        return z\n", {"z"}),
+    ("def f():\n    global g\n    g = 1\nf()\nprint(g)\n", {"print"}),
+    ("def f():\n    n = 0\n    def g():\n        nonlocal n\n        n += k\n    g()\n", {"k"}),
+    ("_m = q01\n### BEGIN HIDDEN TESTS\nassert precision_score(1, 2)\n### END HIDDEN TESTS\n",
+     {"q01", "precision_score"}),
+    ("%matplotlib inline\n_y = 1 + w\n", {"w"}),
+], ids=["unbound", "private-import", "nested-def", "import-after-def", "parameter",
+        "function-local", "comprehension", "lambda", "class-body", "global", "nonlocal",
+        "hidden", "magic"])
+def test_global_reads_finds_what_a_cell_reads_unbound(source, reads):
+    assert global_reads(source) == reads
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_check_cells_read_only_what_the_grader_binds(chapter):
+    """A check cell (visible and hidden tests) reads only what it binds itself, builtins, the
+    names its own answer cell binds, and `self_check`."""
+    key = AnswerKey.load(chapter)
+    problems = []
+    for test in key.tests.values():
+        answer = bound_names(key.answers[test.answer_id]) if test.answer_id else set()
+        foreign = global_reads(test.source) - BUILTIN_NAMES - GRADER_BOUND - answer
+        if foreign:
+            problems.append(f"{chapter.name} {test.grade_id} reads {sorted(foreign)}")
+    assert not problems, "check cells read names the student can rebind (import them under a " \
+        "private name in the cell):\n" + "\n".join(problems)

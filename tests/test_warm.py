@@ -1,4 +1,4 @@
-"""Warm kernels (autograder/warm.py, autograder/zygote.py): a kernel forked from the shared server
+"""Warm kernels (autograder/isolation/warm.py, zygote.py): a kernel forked from the shared server
 is confined as tightly as one started in a sandbox of its own, and nothing one submission does
 reaches the submissions graded after it by the same server."""
 
@@ -13,10 +13,10 @@ import corpus
 import nbformat
 import pytest
 
-from autograder import warm, zygote
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
-from autograder.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
+from autograder.isolation import protocol, warm, zygote
+from autograder.isolation.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
 
 POLICY = SandboxPolicy()
 SERVER_NAMES = {"bwrap", zygote.SERVER_NAME, zygote.MONITOR_NAME, zygote.KERNEL_NAME}
@@ -101,7 +101,7 @@ def test_the_kernel_sees_only_its_own_folder(server):
                                    "os.getcwd()))), sorted(os.listdir('.')))")
     assert status == "complete", outputs
     parent, own = outputs[0]["text"].split("] [")
-    assert "zygote.sock" not in parent and parent.count("grade-") == 1
+    assert protocol.SOCKET_NAME not in parent and parent.count("grade-") == 1
     assert "asset.csv" in own
 
 
@@ -167,7 +167,7 @@ def test_an_interrupt_reaches_a_warm_kernel(server, tmp_path):
     import asyncio
     import time
 
-    from autograder.sandbox import kernel_manager
+    from autograder.isolation.sandbox import kernel_manager
 
     async def interrupted() -> str:
         with warm.folder(server) as workdir:
@@ -201,7 +201,8 @@ def test_what_the_sandbox_binds_below_tmp_stays_visible_and_read_only(tmp_path_f
         policy = SandboxPolicy()
         prefix = lambda stage: server_command(  # noqa: E731
             stage, policy, ["--ro-bind", str(library), str(library)])
-        server, reason = warm.start_server(("library",), prefix, 1 << 32, ["json"], KERNEL_ENV)
+        server, reason = warm.start_server(("library",), prefix, 1 << 32, ["json"], KERNEL_ENV,
+                                           ready_timeout=policy.warm_start_timeout)
         assert server is not None, reason
         try:
             status, outputs = _run(server, (

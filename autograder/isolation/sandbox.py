@@ -10,7 +10,8 @@ network namespace) and an address-space cap (``prlimit --as``), so a memory bomb
 reach the kernel one cell at a time.
 
 By default the kernel is not started from scratch: it is forked from a warm-kernel server that
-runs in a sandbox built the same way and confines each kernel further (:mod:`autograder.warm`).
+runs in a sandbox built the same way and confines each kernel further
+(:mod:`autograder.isolation.warm`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder import warm
 from autograder.errors import CourseError
-from autograder.warm import WarmServer
+from autograder.isolation import warm
+from autograder.isolation.warm import WarmServer
 
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+# The megabyte of every ``*_mb`` limit, here and in :class:`autograder.execute.Limits`: 2^20
+# bytes, as ``prlimit`` and ``free -m`` count.
+MB = 1024 * 1024
 INSTALL_HINT = (
     "bubblewrap (bwrap) is needed to isolate student code: install it with "
     "`apt-get install bubblewrap`, or pass --no-sandbox to grade without isolation "
@@ -39,11 +43,17 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """How a submission's kernel is confined."""
+    """How a submission's kernel is confined.  Sizes in :data:`MB`, times in seconds (importing
+    TensorFlow in the warm server on a busy 2-core machine can take 20 s)."""
 
     enabled: bool = True
-    memory_mb: int = 4096  # address-space cap; TensorFlow needs about 2 GB to train small models
+    memory_mb: int = 4096  # MB address-space cap; TensorFlow needs about 2 GB to train small models
     warm: bool = True  # fork kernels from a server that has imported the libraries once
+    warm_start_timeout: int = 300  # s the warm server may take to import the libraries and be ready
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * MB
 
 
 def _python_roots() -> list[str]:
@@ -85,7 +95,7 @@ def _bwrap(writable: Path, policy: SandboxPolicy, env: dict[str, str],
     args += ["--bind", work, work, "--chdir", work, "--unsetenv", "JPY_PARENT_PID", *extra]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    return args + ["prlimit", f"--as={policy.memory_mb * 1024 * 1024}", "--"]
+    return args + ["prlimit", f"--as={policy.memory_bytes}", "--"]
 
 
 def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
@@ -94,9 +104,9 @@ def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
 
 
 def server_command(stage: Path, policy: SandboxPolicy, extra: list[str] = ()) -> list[str]:
-    """The command prefix for the warm-kernel server (:mod:`autograder.warm`).  It outlives
-    single submissions, so everything it shares with its kernels is read-only (``/`` and
-    ``/dev`` too); each kernel mounts its own ``/tmp`` and ``/dev/shm`` over the server's."""
+    """The command prefix for the warm-kernel server (:mod:`autograder.isolation.warm`).  It
+    outlives single submissions, so everything it shares with its kernels is read-only (``/``
+    and ``/dev`` too); each kernel mounts its own ``/tmp`` and ``/dev/shm`` over the server's."""
     return _bwrap(stage, policy, {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
                                   "TMPDIR": "/tmp"},
                   [*extra, "--remount-ro", "/dev", "--remount-ro", "/"])
@@ -155,5 +165,5 @@ def warm_server(policy: SandboxPolicy, modules: tuple[str, ...],
     want one or this machine cannot confine its kernels."""
     if not (policy.enabled and policy.warm):
         return None
-    return warm.server_for(lambda stage: server_command(stage, policy),
-                           policy.memory_mb * 1024 * 1024, modules, env)
+    return warm.server_for(lambda stage: server_command(stage, policy), policy.memory_bytes,
+                           modules, env, ready_timeout=policy.warm_start_timeout)

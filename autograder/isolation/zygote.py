@@ -1,4 +1,4 @@
-"""The warm-kernel server, run *inside* a bubblewrap sandbox (see :mod:`autograder.warm`).
+"""The warm-kernel server, run *inside* a bubblewrap sandbox (see :mod:`.warm`).
 
 It imports the chapter's libraries once (TensorFlow alone takes seconds), then serves kernel
 requests on a unix socket: for each one it forks a child that confines itself further and becomes
@@ -14,21 +14,20 @@ an IPython kernel with everything already imported.  Each kernel gets
 * a server and monitor it cannot inspect: both are non-dumpable, so ``/proc/<pid>/mem``, ``fd``
   and ``root`` are closed to it.
 
-The grader copies this file into the server's folder and the sandbox's own Python runs it as a
-script; it must not import the ``autograder`` package (the course repository is not visible in
-the sandbox).  Protocol, one JSON line per
-connection from the relay (:mod:`autograder.relay`)::
-
-    {"workdir": ..., "connection_file": ..., "memory_bytes": ..., "env": {...}}
-
-answered by ``started`` and, when the kernel ends, ``exit <status>``; ``signal <n>`` from the
-relay is passed on to the kernel, and a closed connection kills it.
+The grader copies this file, with ``protocol.py`` next to it, into the server's folder and the
+sandbox's own Python runs it as a script; it must not import the ``autograder`` package (the
+course repository is not visible in the sandbox).  It speaks with the grader and with the relay
+(:mod:`autograder.isolation.relay`) in the words of :mod:`autograder.isolation.protocol`: one
+JSON request line per connection, answered by ``started`` and, when the kernel ends,
+``exit <status>``; ``signal <n>`` from the relay is passed on to the kernel, and a closed
+connection kills it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -47,6 +46,18 @@ O_PATH = 0o10000000
 SERVER_NAME, MONITOR_NAME, KERNEL_NAME = "ag-zygote", "ag-monitor", "ag-kernel"
 
 libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _load_protocol():
+    """``protocol.py`` from this script's folder, by path: the package is not importable here."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+    spec = importlib.util.spec_from_file_location("autograder_isolation_protocol", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _load_protocol()
 
 
 class Refused(Exception):
@@ -152,11 +163,11 @@ def _kernel(request: dict, stage: str) -> None:
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _name(KERNEL_NAME)
-        workdir = request["workdir"]
+        workdir = request[protocol.REQUEST_WORKDIR]
         _confine(workdir, stage)
         os.setsid()
         import resource
-        memory = int(request["memory_bytes"])
+        memory = int(request[protocol.REQUEST_MEMORY_BYTES])
         hard = resource.getrlimit(resource.RLIMIT_AS)[1]
         if hard != resource.RLIM_INFINITY:
             memory = min(memory, hard)
@@ -167,14 +178,14 @@ def _kernel(request: dict, stage: str) -> None:
             os.dup2(devnull, fd)
         os.chdir(workdir)
         os.environ.pop("JPY_PARENT_PID", None)
-        os.environ.update(request.get("env", {}))
-        if request.get("probe"):
+        os.environ.update(request.get(protocol.REQUEST_ENV, {}))
+        if request.get(protocol.REQUEST_PROBE):
             status = 0
             return
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        sys.argv = ["ipykernel_launcher", "-f", request[protocol.REQUEST_CONNECTION_FILE]]
         from ipykernel import kernelapp
         kernelapp.launch_new_instance()
         status = 0
@@ -199,7 +210,7 @@ def _monitor(conn: socket.socket, stage: str) -> None:
         try:
             _enter_namespaces()
         except (Refused, OSError) as err:
-            conn.sendall(f"refused {err}\n".encode())
+            conn.sendall(protocol.line(protocol.REFUSED, err))
             return
         kernel = os.fork()
         if kernel == 0:
@@ -207,7 +218,7 @@ def _monitor(conn: socket.socket, stage: str) -> None:
             _kernel(request, stage)
         ended = False
         try:
-            conn.sendall(b"started\n")
+            conn.sendall(protocol.line(protocol.STARTED))
             ended = _relay(conn, lines, kernel)
         finally:  # whatever happened here, the kernel does not outlive its monitor
             if not ended:
@@ -246,15 +257,17 @@ def _relay(conn: socket.socket, lines: _Lines, kernel: int) -> bool:
             if pidfd in ready:
                 _, wait_status = os.waitpid(kernel, 0)
                 try:
-                    conn.sendall(f"exit {os.waitstatus_to_exitcode(wait_status)}\n".encode())
+                    conn.sendall(protocol.line(protocol.EXIT,
+                                               os.waitstatus_to_exitcode(wait_status)))
                 except OSError:
                     pass
                 return True
             line = lines.next()
             if not line:  # the relay is gone: so is the kernel, and all it started
                 return False
-            if line.startswith(b"signal "):
-                os.kill(kernel, int(line.split()[1]))
+            word, argument = protocol.parse(line)
+            if word == protocol.SIGNAL:
+                os.kill(kernel, int(argument))
     finally:
         os.close(pidfd)
 
@@ -286,11 +299,12 @@ def _probe(stage: str) -> str:
         left.close()
         _monitor(right, stage)
     right.close()
-    left.sendall(json.dumps({"workdir": probe_dir, "probe": True,
-                             "memory_bytes": 1 << 40}).encode() + b"\n")
-    answer = left.makefile("rb").read().decode()
+    left.sendall(json.dumps({protocol.REQUEST_WORKDIR: probe_dir, protocol.REQUEST_PROBE: True,
+                             protocol.REQUEST_MEMORY_BYTES: 1 << 40}).encode() + b"\n")
+    answer = left.makefile("rb").read().decode(errors="replace")
     os.waitpid(child, 0)
-    if answer.split("\n")[0] != "started" or "exit 0" not in answer:
+    replies = [protocol.parse(reply) for reply in answer.splitlines()]
+    if replies[:1] != [(protocol.STARTED, "")] or (protocol.EXIT, "0") not in replies:
         return answer.strip().replace("\n", "; ") or "the probe kernel did not start"
     return ""
 
@@ -307,10 +321,10 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - the kernel will import it (and report) itself
             pass
     server = socket.socket(socket.AF_UNIX)
-    server.bind(os.path.join(stage, "zygote.sock"))
+    server.bind(os.path.join(stage, protocol.SOCKET_NAME))
     server.listen(16)
     reason = _probe(stage)
-    print(f"unsupported {reason}" if reason else "ready", flush=True)
+    print(f"{protocol.UNSUPPORTED} {reason}" if reason else protocol.READY, flush=True)
     if reason:
         return
     _serve(server, stage)

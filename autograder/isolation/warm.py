@@ -2,12 +2,14 @@
 
 A fresh kernel spends about 5 s starting Python and importing the chapter's libraries before
 the first line of student code runs; for a chapter 1 notebook that is a third of its run.  So
-each grading process starts one *warm-kernel server* (:mod:`autograder.zygote`) in a bubblewrap
-sandbox.  It imports the modules the chapter's instructor notebook imports - never anything a
-submission names - and then forks one kernel per submission, which confines itself further
-(own namespaces, fresh ``/tmp``, only its own folder writable, no capabilities, memory cap) before
-any student code runs.  jupyter_client talks to it through a small relay process
-(:mod:`autograder.relay`) that it starts as if it were the kernel.
+each grading process starts one *warm-kernel server* (:mod:`autograder.isolation.zygote`) in a
+bubblewrap sandbox.  It imports the modules the chapter's instructor notebook imports - never
+anything a submission names - and then forks one kernel per submission, which confines itself
+further (own namespaces, fresh ``/tmp``, only its own folder writable, no capabilities, memory
+cap) before any student code runs.  jupyter_client talks to it through a small relay process
+(:mod:`autograder.isolation.relay`) that it starts as if it were the kernel.  The three speak the
+words of :mod:`autograder.isolation.protocol`; the server and the relay run as scripts, without
+the ``autograder`` package, so each finds ``protocol.py`` next to itself.
 
 Where the operating system does not allow the extra confinement (nested user namespaces), the
 server says so at start-up and grading falls back to one bubblewrap sandbox per submission.
@@ -31,10 +33,13 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from autograder.isolation import protocol
+
 ALWAYS = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib.pyplot")
-ZYGOTE = Path(__file__).with_name("zygote.py")  # run by the sandbox's Python, as a script
-RELAY = Path(__file__).with_name("relay.py")
-READY_TIMEOUT = 300  # s; importing TensorFlow on a busy 2-core machine can take 20 s
+# Scripts, run without the autograder package: each loads protocol.py from its own folder.
+ZYGOTE = Path(__file__).with_name("zygote.py")  # copied to the server's folder, run there
+RELAY = Path(__file__).with_name("relay.py")  # run from here, as ``python -I -S``
+PROTOCOL = Path(protocol.__file__)
 
 
 def preload_modules(nb: NotebookNode) -> tuple[str, ...]:
@@ -74,15 +79,17 @@ class WarmServer:
 
     @property
     def socket_path(self) -> Path:
-        return self.stage / "zygote.sock"
+        return self.stage / protocol.SOCKET_NAME
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def kernel_command(self, workdir: Path, connection_file: str) -> list[str]:
         """The command jupyter_client runs in place of a kernel for ``workdir``."""
-        request = {"workdir": str(workdir), "connection_file": connection_file,
-                   "memory_bytes": self.memory_bytes, "env": kernel_home(workdir)}
+        request = {protocol.REQUEST_WORKDIR: str(workdir),
+                   protocol.REQUEST_CONNECTION_FILE: connection_file,
+                   protocol.REQUEST_MEMORY_BYTES: self.memory_bytes,
+                   protocol.REQUEST_ENV: kernel_home(workdir)}
         return [sys.executable, "-I", "-S", str(RELAY), str(self.socket_path),
                 json.dumps(request)]
 
@@ -102,10 +109,12 @@ _unsupported: dict[tuple, str] = {}
 
 
 def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
-               modules: Iterable[str], env: dict[str, str]) -> WarmServer | None:
+               modules: Iterable[str], env: dict[str, str], *,
+               ready_timeout: float) -> WarmServer | None:
     """This process's warm-kernel server for these settings, started on first use (and
     replaced when they change); ``None`` where warm kernels cannot be confined here (the
-    reason is printed once).  ``sandbox_prefix`` gives the bubblewrap command for a folder."""
+    reason is printed once).  ``sandbox_prefix`` gives the bubblewrap command for a folder;
+    a server that is not ready ``ready_timeout`` seconds after its start is given up."""
     global _server
     key = (memory_bytes, tuple(modules), tuple(sorted(env.items())))
     if key in _unsupported:
@@ -115,7 +124,8 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
     if _server is not None:
         _server.close()
         _server = None
-    server, reason = start_server(key, sandbox_prefix, memory_bytes, list(modules), env)
+    server, reason = start_server(key, sandbox_prefix, memory_bytes, list(modules), env,
+                                  ready_timeout=ready_timeout)
     if server is None:
         _unsupported[key] = reason
         print(f"note: warm kernels are not available here ({reason}); every submission starts "
@@ -125,32 +135,44 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
     return server
 
 
+def close_server() -> None:
+    """End this process's warm-kernel server, if it has one (the next grading starts another)."""
+    global _server
+    if _server is not None:
+        _server.close()
+        _server = None
+
+
 def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
-                 modules: list[str], env: dict[str, str]) -> tuple[WarmServer | None, str]:
-    """A new warm-kernel server (the caller closes it), or ``None`` and the reason."""
+                 modules: list[str], env: dict[str, str], *,
+                 ready_timeout: float) -> tuple[WarmServer | None, str]:
+    """A new warm-kernel server (the caller closes it), or ``None`` and the reason; one that
+    has not said it is ready within ``ready_timeout`` seconds counts as not started."""
     stage = Path(tempfile.mkdtemp(prefix="autograder-warm-", dir=SCRATCH))
     handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log", dir=SCRATCH)
     log = Path(log_name)
     script = stage / "server.py"  # the sandbox sees the stage, not the course repository
     shutil.copyfile(ZYGOTE, script)
+    shutil.copyfile(PROTOCOL, stage / PROTOCOL.name)  # the server loads it from its folder
     command = sandbox_prefix(stage) + [sys.executable, str(script), str(stage), *modules]
     with os.fdopen(handle, "wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=stderr, env={**os.environ, **env})
     server = WarmServer(key, process, stage, log, memory_bytes)
-    line = _first_line(process)
-    if line == "ready":
+    line = _first_line(process, ready_timeout)
+    if line == protocol.READY:
         atexit.register(server.close)
         return server, ""
     server.close()
-    if line.startswith("unsupported"):
-        return None, line.removeprefix("unsupported").strip()
+    word, reason = protocol.parse(line)
+    if word == protocol.UNSUPPORTED:
+        return None, reason
     return None, "the server did not start" + (f": {line}" if line else "")
 
 
-def _first_line(process: subprocess.Popen) -> str:
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT)
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
     if not ready:
         return ""
     return process.stdout.readline().decode(errors="replace").strip()
