@@ -17,10 +17,11 @@ from autograder.course import REPO_ROOT, find_chapters, get_chapter
 from autograder.errors import CourseError
 from autograder.examples import write_examples
 from autograder.execute import Limits
-from autograder.grade import grade_folder, print_progress
+from autograder.grade import grade_folder
 from autograder.isolation.sandbox import SandboxPolicy, require_sandbox
 from autograder.notebook import is_canonical, read, write
 from autograder.outputs import refresh_outputs
+from autograder.progress import print_progress
 
 DEMO_CHAPTER = "ch01_keras_api"
 

@@ -5,43 +5,45 @@ chapter's answer key and assets, the limits - and :func:`run_task` turns it into
 :class:`SubmissionResult` with no shared state, so a class can be graded by a pool of worker
 processes (or, later, a distributed engine) with the same grades as a serial run.
 
-How a submission is graded:
+How a submission is graded (:func:`run_task`, one named step each):
 
-1. It is read as a notebook (anything else gets a row with a clear status and no points).
-2. Its test cells are replaced by the answer key's (hidden tests included); a missing test
-   cell is put back after the answer it checks.  Outputs are cleared.  The first cell installs
-   the run-time guard, and a guard cell goes before and after every test cell
-   (:mod:`autograder.guard`).
-3. It runs top to bottom in a fresh kernel inside the sandbox (:mod:`autograder.sandbox`), in
-   an empty folder holding only the chapter's assets, under time, memory and output limits.
-   The kernel is forked from this process's warm-kernel server (:mod:`autograder.warm`), which
-   has already imported the chapter's libraries, unless warm kernels are off or unavailable.
-4. A test cell earns its points only when the kernel replied that it ran to its end and raised
-   nothing (:func:`autograder.results.outcome_of`).  A cell stopped by a time limit, a cap, an
-   interrupt or the kernel's end earns nothing; after a cell time limit the kernel is
-   interrupted and grading goes on with the next cell.  What a cell writes to stderr does not
-   matter: TensorFlow and Keras write warnings there, and a correct answer must not lose
-   points to a library warning (stock nbgrader scores such a cell 0).
-5. If the static scan (:mod:`autograder.scan`) or a guard finds tampering, the submission is
-   flagged for review and
-   scores 0 until an instructor has looked; the status and the flags say why.
+1. **read** (:func:`read_submission`): it is read as a notebook; anything else, or another
+   chapter's notebook, gets a row with a clear status and no points.
+2. **assemble** (:func:`assemble`): its test cells are replaced by the answer key's (hidden
+   tests included), each run as a function over its own imports
+   (:func:`autograder.guard.check_source`); a missing test cell is put back after the answer
+   it checks.  Outputs are cleared.  The first cell installs the run-time guard, and a guard cell goes before and after
+   every test cell (:mod:`autograder.guard`).
+3. **scan** (:func:`scan_student_code`): the student's own code is read for the tools of
+   tampering (:mod:`autograder.scan`).
+4. **run** (:func:`run_plan`): top to bottom in a fresh kernel inside the sandbox
+   (:mod:`autograder.isolation`), in an empty folder holding only the chapter's assets, under
+   time, memory and output limits.  The kernel is forked from this process's warm-kernel
+   server, which has already imported the chapter's libraries, unless warm kernels are off or
+   unavailable.
+5. **score** (:func:`score`): a test cell earns its points only when the kernel replied that it
+   ran to its end and raised nothing (:func:`autograder.results.outcome_of`).  A cell stopped by
+   a time limit, a cap, an interrupt or the kernel's end earns nothing; after a cell time limit
+   the kernel is interrupted and grading goes on with the next cell.  What a cell writes to
+   stderr does not matter: TensorFlow and Keras write warnings there, and a correct answer must
+   not lose points to a library warning (stock nbgrader scores such a cell 0).  The guards'
+   signed reports are read here too.
+6. **decide** (:func:`decide`): if the scan or a guard found tampering, the submission is
+   flagged for review and scores 0 until an instructor has looked; the status and the flags say
+   why.
+
+A class is graded by :func:`grade_folder`, with a pool of worker processes
+(:mod:`autograder.pool`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import ctypes
 import os
-import signal
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -55,6 +57,8 @@ from autograder.intake import collect
 from autograder.isolation import warm
 from autograder.isolation.sandbox import require_sandbox, warm_server
 from autograder.messages import failure_message
+from autograder.pool import run_in_pool
+from autograder.progress import print_progress
 from autograder.results import (
     CellError,
     Outcome,
@@ -256,48 +260,67 @@ def _other_chapter(submitted: NotebookNode, task: GradingTask) -> str | None:
 
 
 def run_task(task: GradingTask) -> SubmissionResult:
-    """Grade one submission (see the module docstring)."""
+    """Grade one submission, in the steps of the module docstring: read it, assemble the
+    notebook that runs, scan the student's code, run it, score the checks, decide."""
     started = time.monotonic()
+    submitted, problem = read_submission(task)
+    if submitted is None:
+        return _not_graded(task, problem, started)
+    plan = assemble(submitted, task.key)
+    findings = scan_student_code(plan, task.key)
+    run = run_plan(plan, task)
+    scored = score(plan, task.key, run, task.limits)
+    return decide(task, plan, run, scored, findings, time.monotonic() - started)
+
+
+def read_submission(task: GradingTask) -> tuple[NotebookNode | None, str]:
+    """The submitted notebook, or None and the status that says why it cannot be graded."""
     if not task.submission.strip():
-        return _not_graded(task, "unreadable: the file is empty", started)
+        return None, "unreadable: the file is empty"
     try:
         submitted = notebook.reads(task.submission)
     except UnicodeDecodeError:
-        return _not_graded(task, "unreadable: the file is not UTF-8 text, so not a notebook",
-                           started)
+        return None, "unreadable: the file is not UTF-8 text, so not a notebook"
     except Exception as err:  # nbformat raises several unrelated types for bad JSON
-        return _not_graded(task, f"unreadable: not a Jupyter notebook ({type(err).__name__})",
-                           started)
+        return None, f"unreadable: not a Jupyter notebook ({type(err).__name__})"
     other = _other_chapter(submitted, task)
     if other:
-        return _not_graded(task, f"wrong chapter: this is a {other} notebook", started)
+        return None, f"wrong chapter: this is a {other} notebook"
+    return submitted, ""
 
-    plan = assemble(submitted, task.key)
-    # Lesson cells the student left as released are the course's code, not the student's.
-    lesson = task.key.lesson
+
+def scan_student_code(plan: _Plan, key: AnswerKey) -> list[str]:
+    """The static scan's findings.  Lesson cells the student left as released are the course's
+    code, not the student's: not scanned, but the modules they import count."""
     code = [(c.source, r) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
             if r in ("answer", "other")]
-    findings = scan.scan_cells(
-        [s for s, r in code if r == "answer" or s not in lesson],
-        context=[s for s, r in code if r == "other" and s in lesson])
+    return scan.scan_cells([s for s, r in code if r == "answer" or s not in key.lesson],
+                           context=[s for s, r in code if r == "other" and s in key.lesson])
+
+
+def run_plan(plan: _Plan, task: GradingTask) -> RunReport:
+    """Run the assembled notebook in a sandboxed kernel, in a folder holding the assets."""
     # Only the instructor's imports are preloaded: the server is shared by later submissions.
     server = warm_server(task.limits.sandbox, warm.preload_modules(task.key.instructor),
                          KERNEL_ENV)
+    roles = dict(enumerate(plan.roles))
     with warm.folder(server) as workdir:
         for name, data in task.assets.items():
             (workdir / name).write_bytes(data)
-        run = run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
-                           uncapped={i for i, r in enumerate(plan.roles) if r == "grader"},
-                           unrecorded={i for i, r in enumerate(plan.roles)
-                                       if r in ("grader", "test")},
-                           checks={i for i, r in enumerate(plan.roles) if r == "test"})
-    scored = score(plan, task.key, run, task.limits)
+        return run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
+                            uncapped={i for i, r in roles.items() if r == "grader"},
+                            unrecorded={i for i, r in roles.items() if r in ("grader", "test")},
+                            checks={i for i, r in roles.items() if r == "test"})
+
+
+def decide(task: GradingTask, plan: _Plan, run: RunReport, scored: _Scored,
+           findings: list[str], seconds: float) -> SubmissionResult:
+    """The submission's record: its score, or 0 and a flag when either layer found tampering
+    (the notes keep what it scores if an instructor clears it)."""
     findings = sorted(set(findings + scored.findings))
-    notes = list(plan.notes)
-    notes += _stop_notes(plan, run, task.limits)
+    notes = [*plan.notes, *_stop_notes(plan, run, task.limits)]
     earned = sum(o.points for o in scored.outcomes)
-    status = "graded" if run.status == "complete" else run.status
-    total = earned
+    status, total = ("graded" if run.status == "complete" else run.status), earned
     if findings:
         status = f"{FLAGGED}: {'; '.join(findings)}"
         notes.append(f"scores {earned:g} if cleared on review")
@@ -305,7 +328,7 @@ def run_task(task: GradingTask) -> SubmissionResult:
     return SubmissionResult(
         task.student_id, task.key.chapter.name, total, task.key.max_score, status,
         tuple(scored.outcomes), tuple(notes), tuple(findings), tuple(scored.errors),
-        tuple(scored.warned), task.filename, time.monotonic() - started,
+        tuple(scored.warned), task.filename, seconds,
     )
 
 
@@ -348,39 +371,6 @@ class ClassResult:
     results: tuple[SubmissionResult, ...]
 
 
-def _end_with_grader(grader_pid: int, scratch: str) -> None:
-    """Pool-worker initializer: end this worker (and with it its sandboxed kernel, which dies
-    with its parent) when the grader itself is killed, instead of leaving it behind.  The
-    worker's warm-kernel server keeps its files in ``scratch``, which the grader removes even
-    when it has to kill the worker."""
-    warm.SCRATCH = scratch
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):  # not Linux: the worker ends after its current task
-        return
-    if os.getppid() != grader_pid:  # the grader died before the line above
-        os._exit(1)
-    # Ctrl-C in a terminal reaches the grader alone, which then stops the workers itself.
-    with contextlib.suppress(OSError):
-        os.setsid()
-
-
-@contextlib.contextmanager
-def _workers_start_deaf_to_ctrl_c():
-    """Pool workers start while this is open (``submit`` spawns them); they inherit an ignored
-    SIGINT, so a Ctrl-C that lands while one is still starting up does not print a traceback
-    from it.  The grader itself handles Ctrl-C (see :func:`grade_folder`)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def grade_folder(
     *,
     chapter: Chapter | str,
@@ -388,10 +378,12 @@ def grade_folder(
     workers: int | None = None,
     limits: Limits = Limits(),
     id_pattern: str | None = None,
-    progress: Callable[[int, int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = print_progress,
 ) -> ClassResult:
     """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time.
-    ``chapter`` is a :class:`Chapter` or a chapter's name."""
+    ``chapter`` is a :class:`Chapter` or a chapter's name; ``progress(done, total, failures)``
+    is called as submissions finish (a bar on stderr by default; None for silence).  Every worker
+    process, kernel and warm-kernel server it started has ended when it returns."""
     chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
     submissions = Path(submissions)
     require_sandbox(limits.sandbox)
@@ -413,44 +405,17 @@ def grade_folder(
         else:
             tasks[index] = task
     total = len(entries)
-    failures = len(results)
+
+    def done(index: int, result: SubmissionResult) -> None:
+        results[index] = result
+        if progress:
+            progress(len(results), total, sum(not r.ok for r in results.values()))
+
     if progress:
-        progress(len(results), total, failures)
+        progress(len(results), total, len(results))
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if tasks:
         with tempfile.TemporaryDirectory(prefix="autograder-run-",
                                          ignore_cleanup_errors=True) as scratch:
-            _grade_in_pool(tasks, results, workers, scratch, total, failures, progress)
+            run_in_pool(run_task, tasks, workers=workers, scratch=scratch, done=done)
     return ClassResult(chapter, tuple(results[i] for i in range(total)))
-
-
-def _grade_in_pool(tasks: dict[int, GradingTask], results: dict[int, SubmissionResult],
-                   workers: int, scratch: str, total: int, failures: int,
-                   progress: Callable[[int, int, int], None] | None) -> None:
-    """Fill ``results`` with the graded ``tasks``, ``workers`` at a time."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_end_with_grader, initargs=(os.getpid(), scratch))
-    try:
-        with _workers_start_deaf_to_ctrl_c():
-            futures = {pool.submit(run_task, task): index for index, task in tasks.items()}
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            failures += not result.ok
-            if progress:
-                progress(len(results), total, failures)
-    except BaseException:  # Ctrl-C, or a bug: stop the workers now, not after their task
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()  # its kernel dies with it
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def print_progress(done: int, total: int, failures: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    bar = "#" * filled + "-" * (width - filled)
-    end = "\n" if done == total else ""
-    print(f"\rgrading [{bar}] {done}/{total} graded, {failures} not graded cleanly",
-          end=end, file=sys.stderr, flush=True)

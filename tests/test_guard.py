@@ -128,3 +128,24 @@ def test_every_test_cell_can_run_as_a_function(chapter):
 def test_a_test_with_a_string_over_several_lines_is_refused():
     with pytest.raises(ValueError, match="several lines"):
         guard.check_source('text = """one\ntwo"""\n')
+
+
+def test_assembly_installs_the_guard_first_and_guards_every_check():
+    from autograder import grade, notebook
+
+    chapter = find_chapters()[0]
+    key = AnswerKey.load(chapter)
+    student = notebook.read(chapter.student_notebook)
+    dropped = "ex1-confusion-counts-check"
+    student.cells = [c for c in student.cells if notebook.grade_id(c) != dropped]
+    plan = grade.assemble(student, key)
+    cells, roles = plan.nb.cells, plan.roles
+    assert cells[grade.SNAPSHOT].source.startswith(guard.SNAPSHOT_MARK)
+    tests = [i for i, r in enumerate(roles) if r == "test"]
+    assert len(tests) == len(key.tests)  # the dropped one was put back
+    for i in tests:
+        assert i - 1 in plan.guards and i + 1 in plan.guards
+        assert cells[i].source.startswith(kernel_guard.CHECK_MARK)
+    for i, g in plan.guards.items():
+        assert cells[i].source == g.source and repr(g.nonce) in cells[grade.SNAPSHOT].source
+    assert any(dropped in note for note in plan.notes)
