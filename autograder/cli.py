@@ -38,7 +38,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | None,
-           limits: Limits, id_pattern: str | None = None) -> int:
+           limits: Limits, id_pattern: str | None = None, whole_notebook: bool = False) -> int:
     chapter = get_chapter(chapter_name)
     if not submissions.exists():
         raise CourseError(f"submissions folder not found: {submissions}")
@@ -51,7 +51,8 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | No
             REPO_ROOT / "notebooks" in [out, *out.parents]:
         raise CourseError(f"--out must not be inside source/ or notebooks/: {out}")
     result = grade_folder(chapter=chapter, submissions=submissions, workers=workers,
-                          limits=limits, id_pattern=id_pattern, progress=print_progress)
+                          limits=limits, id_pattern=id_pattern, progress=print_progress,
+                          whole_notebook=whole_notebook)
     if not result.results:
         raise CourseError(f"no files to grade in {submissions}")
     reports.write_all(result, out)
@@ -70,7 +71,8 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     return _grade(args.chapter, args.submissions, args.out, workers=args.workers,
-                  limits=_limits(args), id_pattern=args.id_pattern)
+                  limits=_limits(args), id_pattern=args.id_pattern,
+                  whole_notebook=args.full_notebook)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -82,7 +84,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for example in write_examples(chapter, submissions):
         print(f"example submission {example.path}")
     code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", workers=args.workers,
-                  limits=_limits(args))
+                  limits=_limits(args), whole_notebook=args.full_notebook)
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return code or _check_demo(args.out / "grades" / "grades.csv")
 
@@ -156,6 +158,9 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cold-kernels", action="store_true",
                    help="start every kernel from scratch in its own sandbox instead of forking "
                         "it from a warm server that has imported the libraries (slower)")
+    p.add_argument("--full-notebook", action="store_true",
+                   help="run every lesson cell, not only those the graded cells need "
+                        "(slower; the grades are the same)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,13 @@ How a submission is graded (:func:`run_task`, one named step each):
 2. **assemble** (:func:`assemble`): its test cells are replaced by the answer key's (hidden
    tests included), each run as a function over its own imports
    (:func:`autograder.guard.check_source`); a missing test cell is put back after the answer
-   it checks.  Outputs are cleared.  The first cell installs the run-time guard, and a guard cell goes before and after
-   every test cell (:mod:`autograder.guard`).
+   it checks.  Outputs are cleared.  The first cell installs the run-time guard, and a guard
+   cell goes before and after every test cell (:mod:`autograder.guard`).  Lesson cells the
+   student left as released and nothing graded needs are left out (:mod:`autograder.cut`);
+   if that run shows a sign of having left out too much (a guard finding, an
+   ``AttributeError`` or ``KeyError``, a ``NameError`` for a name no answer binds), the whole
+   notebook runs and its result is the one recorded.  ``--full-notebook`` always runs the
+   whole notebook.
 3. **scan** (:func:`scan_student_code`): the student's own code is read for the tools of
    tampering (:mod:`autograder.scan`).
 4. **run** (:func:`run_plan`): top to bottom in a fresh kernel inside the sandbox
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -49,8 +55,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import guard, notebook, scan
+from autograder import cut, guard, notebook, scan
 from autograder.answer_key import AnswerKey
+from autograder.cells import bound_names
 from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
@@ -84,6 +91,7 @@ class GradingTask:
     limits: Limits = Limits()
     other_chapters: Mapping[str, frozenset[str]] = field(default_factory=dict)
     filename: str = ""
+    whole_notebook: bool = False  # run every lesson cell, not only what graded cells need
 
 
 # --- assembling the notebook that runs --------------------------------------------------------
@@ -94,6 +102,7 @@ class _Plan:
     roles: list[str]  # "answer" | "other" (student code) | "test" | "grader"
     guards: dict[int, guard.Guard]
     notes: list[str]
+    left_out: list[str] = field(default_factory=list)  # lesson cells not run (sources)
 
 
 def _role(cell: NotebookNode) -> str:
@@ -109,9 +118,27 @@ def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
     return cell
 
 
-def assemble(submission: NotebookNode, key: AnswerKey) -> _Plan:
+def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
+    """Indices (in ``submission.cells``) of the unchanged lesson cells nothing graded needs."""
+    indices, cells = [], []
+    for index, cell in enumerate(submission.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = notebook.grade_id(cell)
+        source = key.tests[gid].source if gid in key.tests else cell.get("source", "")
+        lesson = gid not in key.tests and not notebook.is_answer_cell(cell) and \
+            source in key.lesson
+        indices.append(index)
+        cells.append((source, lesson))
+    cells += [(t.source, False) for gid, t in key.tests.items()]  # tests the student deleted
+    return {indices[i] for i in cut.lessons_to_leave_out(cells) if i < len(indices)}
+
+
+def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) -> _Plan:
     """The notebook that is run: the student's code cells, every test cell from the key, and
-    the grader's guard cells around each test."""
+    the grader's guard cells around each test.  Unless ``whole``, the lesson cells nothing
+    graded needs are left out (:mod:`autograder.cut`)."""
+    leave_out = set() if whole else _lessons_to_leave_out(submission, key)
     present = {notebook.grade_id(c) for c in submission.cells} & set(key.tests)
     missing = [gid for gid in key.tests if gid not in present]
     notes = [f"test cell {gid} was missing and has been put back" for gid in missing]
@@ -140,7 +167,10 @@ def assemble(submission: NotebookNode, key: AnswerKey) -> _Plan:
     plan.nb.cells.append(snapshot)
     plan.roles.append("grader")
     used: set[str] = set()
-    for cell in submission.cells:
+    for index, cell in enumerate(submission.cells):
+        if index in leave_out:
+            plan.left_out.append(cell.get("source", ""))
+            continue
         gid = notebook.grade_id(cell)
         if gid in key.tests:
             if gid in used:
@@ -266,11 +296,38 @@ def run_task(task: GradingTask) -> SubmissionResult:
     submitted, problem = read_submission(task)
     if submitted is None:
         return _not_graded(task, problem, started)
-    plan = assemble(submitted, task.key)
+    plan = assemble(submitted, task.key, whole=task.whole_notebook)
     findings = scan_student_code(plan, task.key)
     run = run_plan(plan, task)
     scored = score(plan, task.key, run, task.limits)
+    if plan.left_out and (findings or _cut_too_much(plan, task.key, scored)):
+        # The safety net: the whole notebook, and its result is the one recorded.
+        plan = assemble(submitted, task.key, whole=True)
+        run = run_plan(plan, task)
+        scored = score(plan, task.key, run, task.limits)
     return decide(task, plan, run, scored, findings, time.monotonic() - started)
+
+
+MISSING_NAME = re.compile(r"name '(?P<name>\w+)' is not defined")
+
+
+def _cut_too_much(plan: _Plan, key: AnswerKey, scored: _Scored) -> bool:
+    """Signs that a run with lesson cells left out may differ from the whole notebook: a guard
+    finding, an ``AttributeError`` or ``KeyError``, or a ``NameError`` for a name that is not
+    an answer's (a missing answer raises one in the whole notebook too) in student or test
+    code."""
+    if scored.findings:
+        return True
+    answer_names = set().union(*(bound_names(source) for source in key.answers.values()))
+    for error in scored.errors:
+        if error.role not in ("answer", "other", "test"):
+            continue
+        if error.ename in ("AttributeError", "KeyError"):  # KeyError: globals()["name"]
+            return True
+        missing = MISSING_NAME.search(error.evalue) if error.ename == "NameError" else None
+        if missing and missing["name"] not in answer_names:
+            return True
+    return False
 
 
 def read_submission(task: GradingTask) -> tuple[NotebookNode | None, str]:
@@ -295,7 +352,8 @@ def scan_student_code(plan: _Plan, key: AnswerKey) -> list[str]:
     code = [(c.source, r) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
             if r in ("answer", "other")]
     return scan.scan_cells([s for s, r in code if r == "answer" or s not in key.lesson],
-                           context=[s for s, r in code if r == "other" and s in key.lesson])
+                           context=[s for s, r in code if r == "other" and s in key.lesson]
+                           + plan.left_out)
 
 
 def run_plan(plan: _Plan, task: GradingTask) -> RunReport:
@@ -319,6 +377,8 @@ def decide(task: GradingTask, plan: _Plan, run: RunReport, scored: _Scored,
     (the notes keep what it scores if an instructor clears it)."""
     findings = sorted(set(findings + scored.findings))
     notes = [*plan.notes, *_stop_notes(plan, run, task.limits)]
+    if plan.left_out:
+        notes.append(f"{len(plan.left_out)} lesson cells nothing graded needs were not run")
     earned = sum(o.points for o in scored.outcomes)
     status, total = ("graded" if run.status == "complete" else run.status), earned
     if findings:
@@ -353,12 +413,14 @@ def chapter_assets(chapter: Chapter) -> dict[str, bytes]:
 
 
 def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
-                     limits: Limits = Limits(), key: AnswerKey | None = None) -> SubmissionResult:
+                     limits: Limits = Limits(), key: AnswerKey | None = None,
+                     whole_notebook: bool = False) -> SubmissionResult:
     """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key.
     No process is left running when it returns (the warm-kernel server it started included)."""
     try:
         return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
-                                    chapter_assets(chapter), limits))
+                                    chapter_assets(chapter), limits,
+                                    whole_notebook=whole_notebook))
     finally:
         warm.close_server()
 
@@ -379,6 +441,7 @@ def grade_folder(
     limits: Limits = Limits(),
     id_pattern: str | None = None,
     progress: Callable[[int, int, int], None] | None = print_progress,
+    whole_notebook: bool = False,
 ) -> ClassResult:
     """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time.
     ``chapter`` is a :class:`Chapter` or a chapter's name; ``progress(done, total, failures)``
@@ -398,7 +461,7 @@ def grade_folder(
     tasks: dict[int, GradingTask] = {}
     for index, entry in enumerate(entries):
         task = GradingTask(entry.student_id, entry.data or b"", key, assets, limits, others,
-                           entry.filename)
+                           entry.filename, whole_notebook)
         if entry.status:
             results[index] = replace(_not_graded(task, entry.status, time.monotonic()),
                                      seconds=0.0)

@@ -65,6 +65,7 @@ class GradedExamples:
     key: AnswerKey
     examples: dict[str, Example]
     result: ClassResult
+    folder: Path
 
     def __getitem__(self, student_id: str):
         return next(r for r in self.result.results if r.student_id == student_id)
@@ -81,7 +82,8 @@ def _write_warning_example(chapter: Chapter, folder: Path) -> None:
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> dict[str, GradedExamples]:
-    """Every chapter's examples (plus a repeat of the complete one) graded in one pool run."""
+    """Every chapter's examples (plus a repeat of the complete one) graded in one pool run,
+    leaving out the lesson cells nothing graded needs, as the grader does by default."""
     runs: dict[str, GradedExamples] = {}
     for chapter in CHAPTERS:
         folder = tmp_path_factory.mktemp(f"submissions-{chapter.name}")
@@ -90,5 +92,23 @@ def graded(tmp_path_factory) -> dict[str, GradedExamples]:
         if chapter.name in WARNING_ANSWER:
             _write_warning_example(chapter, folder)
         result = grade_folder(chapter=chapter, submissions=folder, workers=2)
-        runs[chapter.name] = GradedExamples(chapter, AnswerKey.load(chapter), examples, result)
+        runs[chapter.name] = GradedExamples(chapter, AnswerKey.load(chapter), examples, result,
+                                            folder)
+    return runs
+
+
+WHOLE_EXAMPLES = ("example-complete", "example-partial", "example-untouched")
+
+
+@pytest.fixture(scope="session")
+def graded_whole(graded, tmp_path_factory) -> dict[str, ClassResult]:
+    """The same examples graded again running every lesson cell (``--full-notebook``); the
+    ``graded`` run left out the lesson cells nothing graded needs."""
+    runs = {}
+    for name, run in graded.items():
+        folder = tmp_path_factory.mktemp(f"whole-{name}")
+        for example in WHOLE_EXAMPLES:
+            shutil.copy(run.folder / f"{example}.ipynb", folder / f"{example}.ipynb")
+        runs[name] = grade_folder(chapter=run.chapter, submissions=folder, workers=2,
+                                  whole_notebook=True)
     return runs

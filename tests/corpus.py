@@ -54,6 +54,15 @@ def lean_complete() -> NotebookNode:
     return nb
 
 
+def full_complete() -> NotebookNode:
+    """The whole student notebook, lessons included, with every model answer filled in."""
+    nb = notebook.read(CHAPTER.student_notebook)
+    for cell in nb.cells:
+        if notebook.is_answer_cell(cell):
+            cell.source = KEY.answers[notebook.grade_id(cell)]
+    return nb
+
+
 def dump(nb: NotebookNode) -> bytes:
     return nbformat.writes(nb).encode("utf-8")
 
@@ -454,3 +463,25 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
         Case("sandbox-escape", answer("q01-answer", SANDBOX_PROBE.format(
              paths=hidden_paths, port=port, marker=marker)), "graded", FULL - 1),
     ]
+
+
+# Answers run in the whole notebook, graded with the lessons nothing graded needs left out and
+# again with every lesson cell: the grades must be the same.  Two read a lesson's variable
+# (``inputs``, section 1), once plainly (the cut keeps its cell) and once in a way the cut
+# cannot see (``globals()``: the cut run fails and the safety net runs the whole notebook).
+WHOLE_NOTEBOOK = {
+    "complete": ("q05-answer", None),
+    "reads-lesson-variable": ("q04-answer", "q04 = (None, int(inputs.shape[1]))\n"),
+    "reads-lesson-variable-hidden": ("q04-answer",
+                                     "q04 = (None, int(globals()['inputs'].shape[1]))\n"),
+    "shadows-references": ("ex2-binary-metrics-answer", SHADOWS_GLOBALS),
+    "forges-guard-reports": ("q05-answer", FORGES_GUARD),
+    "reads-frames-hidden": ("ex2-binary-metrics-answer", READS_FRAMES_HIDDEN),
+}
+
+
+def whole_notebook_case(name: str) -> bytes:
+    gid, source = WHOLE_NOTEBOOK[name]
+    nb = full_complete()
+    return dump(nb if source is None else with_answer(gid, source, nb))
+

@@ -128,6 +128,27 @@ def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
         assert replace(r, errors=(), seconds=0) == replace(parallel, errors=(), seconds=0)
 
 
+def test_leaving_out_lessons_changes_no_grade(tmp_path):
+    """Hostile answers and answers that read a lesson's variables, in the whole notebook: graded
+    with the lessons nothing graded needs left out, and with every lesson cell, alike."""
+    for name in corpus.WHOLE_NOTEBOOK:
+        (tmp_path / f"{name}.ipynb").write_bytes(corpus.whole_notebook_case(name))
+    cut = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=2)
+    whole = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=2,
+                         whole_notebook=True)
+    for c, w in zip(cut.results, whole.results, strict=True):
+        assert (c.student_id, c.status, c.score) == (w.student_id, w.status, w.score)
+        assert [(t.grade_id, t.points) for t in c.tests] == \
+            [(t.grade_id, t.points) for t in w.tests], c.student_id
+    scores = {r.student_id: r.score for r in cut.results}
+    assert scores["reads-lesson-variable"] == scores["reads-lesson-variable-hidden"] == \
+        scores["complete"] == corpus.FULL
+    by_id = {r.student_id: r for r in cut.results}
+    assert any("were not run" in n for n in by_id["reads-lesson-variable"].notes)
+    # the hidden read fails in the cut run, so the recorded result is the whole notebook's
+    assert not any("were not run" in n for n in by_id["reads-lesson-variable-hidden"].notes)
+
+
 def test_the_notebook_time_limit(tmp_path):
     nb = corpus.with_answer("q05-answer", "import time\ntime.sleep(60)\n")
     (tmp_path / "slow.ipynb").write_bytes(corpus.dump(nb))

@@ -29,6 +29,19 @@ def test_grading_the_same_answers_twice_gives_identical_scores(chapter, graded):
         [(t.grade_id, t.points) for t in again.tests]
 
 
+def test_leaving_out_lessons_changes_no_grade(chapter, graded, graded_whole):
+    """Each example graded with the lesson cells nothing graded needs left out, and again with
+    the whole notebook: the same status, points, outcome and words for every item."""
+    run = graded[chapter.name]
+    for whole in graded_whole[chapter.name].results:
+        cut = run[whole.student_id]
+        assert any("were not run" in note for note in cut.notes), cut.notes
+        assert not any("were not run" in note for note in whole.notes), whole.notes
+        assert (cut.status, cut.score) == (whole.status, whole.score), whole.student_id
+        assert [(t.grade_id, t.points, t.outcome, t.message) for t in cut.tests] == \
+            [(t.grade_id, t.points, t.outcome, t.message) for t in whole.tests], whole.student_id
+
+
 def test_the_untouched_notebook_scores_zero_without_crashing(chapter, graded):
     untouched = graded[chapter.name]["example-untouched"]
     assert untouched.status == "graded"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-import symtable
 
 import pytest
 from conftest import CHAPTER_IDS, CHAPTERS
@@ -13,6 +12,7 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder import notebook
 from autograder.answer_key import AnswerKey
+from autograder.cells import bound_names, global_reads
 
 pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
@@ -143,54 +143,6 @@ def test_every_fit_call_is_quiet(chapter):
 
 GRADER_BOUND = frozenset({"self_check"})  # the grader binds its own copy before every test
 BUILTIN_NAMES = frozenset(dir(builtins))
-MAGIC_LINE = re.compile(r"^(?P<indent>[ \t]*)[%!].*$", re.M)
-
-
-def _without_magics(source: str) -> str:
-    """The cell as plain Python: IPython's line magics and shell escapes become `pass`."""
-    return MAGIC_LINE.sub(lambda m: f"{m['indent']}pass", source)
-
-
-def _walk_tables(table: symtable.SymbolTable):
-    yield table
-    for child in table.get_children():
-        yield from _walk_tables(child)
-
-
-def _top_level_bindings(top: symtable.SymbolTable) -> set[str]:
-    """Names a cell binds in the kernel's global namespace: at its top level (imports,
-    assignments, loop and `with` targets, `def`, `class` ...), or through `global` in a function."""
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
-    for table in _walk_tables(top):
-        if table is not top:
-            bound |= {s.get_name() for s in table.get_symbols()
-                      if s.is_declared_global() and (s.is_assigned() or s.is_imported())}
-    return bound
-
-
-def bound_names(source: str) -> set[str]:
-    return _top_level_bindings(symtable.symtable(_without_magics(source), "<cell>", "exec"))
-
-
-def global_reads(source: str) -> set[str]:
-    """The names a cell reads from the kernel's globals without binding them itself.
-
-    The scopes are CPython's own (`symtable`, the compiler's scope pass): a name bound anywhere at
-    the cell's top level counts as bound for the whole cell; one bound in a function, lambda or
-    comprehension (parameters and targets included) counts only there and in the scopes nested in
-    it, never in a class body's methods; `global` and `nonlocal` are honoured.
-    """
-    source = _without_magics(source)
-    ast.parse(source)  # a syntax error is reported as such, not as a scope problem
-    top = symtable.symtable(source, "<cell>", "exec")
-    bound = _top_level_bindings(top)
-    reads = set()
-    for table in _walk_tables(top):
-        for symbol in table.get_symbols():
-            resolves_to_globals = table is top or symbol.is_global()
-            if symbol.is_referenced() and resolves_to_globals and symbol.get_name() not in bound:
-                reads.add(symbol.get_name())
-    return reads
 
 
 @pytest.mark.parametrize(("source", "reads"), [
@@ -228,3 +180,29 @@ def test_check_cells_read_only_what_the_grader_binds(chapter):
             problems.append(f"{chapter.name} {test.grade_id} reads {sorted(foreign)}")
     assert not problems, "check cells read names the student can rebind (import them under a " \
         "private name in the cell):\n" + "\n".join(problems)
+
+
+RANDOM_WORK = re.compile(r"\.fit\(|\bkeras\.|\blayers\.|random")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_checks_seed_before_calling_an_answer_that_trains_or_draws(chapter):
+    """A graded result must not depend on which lesson cells ran before (the grader leaves out
+    those nothing graded needs): a check that calls an answer which builds, trains or draws
+    random numbers sets its own seed first."""
+    key = AnswerKey.load(chapter)
+    problems = []
+    for test in key.tests.values():
+        answer = key.answers.get(test.answer_id or "", "")
+        if not RANDOM_WORK.search(answer):
+            continue
+        names = bound_names(answer)
+        tree = ast.parse(test.source)
+        calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Name) and n.func.id in names]
+        seeds = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Attribute) and n.func.attr == "set_random_seed"]
+        if calls and not (seeds and min(seeds) < min(calls)):
+            problems.append(f"{chapter.name} {test.grade_id}")
+    assert not problems, "checks that call a random answer without seeding first:\n" + \
+        "\n".join(problems)
