@@ -300,9 +300,10 @@ def run_task(task: GradingTask) -> SubmissionResult:
     findings = scan_student_code(plan, task.key)
     run = run_plan(plan, task)
     scored = score(plan, task.key, run, task.limits)
-    if plan.left_out and (findings or _cut_too_much(plan, task.key, scored)):
-        # The safety net: the whole notebook, and its result is the one recorded.
+    sign = _cut_too_much(findings, task.key, scored) if plan.left_out else ""
+    if sign:  # the safety net: the whole notebook, and its result is the one recorded
         plan = assemble(submitted, task.key, whole=True)
+        plan.notes.append(f"graded with the whole notebook: with lessons left out, {sign}")
         run = run_plan(plan, task)
         scored = score(plan, task.key, run, task.limits)
     return decide(task, plan, run, scored, findings, time.monotonic() - started)
@@ -311,23 +312,22 @@ def run_task(task: GradingTask) -> SubmissionResult:
 MISSING_NAME = re.compile(r"name '(?P<name>\w+)' is not defined")
 
 
-def _cut_too_much(plan: _Plan, key: AnswerKey, scored: _Scored) -> bool:
-    """Signs that a run with lesson cells left out may differ from the whole notebook: a guard
-    finding, an ``AttributeError`` or ``KeyError``, or a ``NameError`` for a name that is not
-    an answer's (a missing answer raises one in the whole notebook too) in student or test
-    code."""
-    if scored.findings:
-        return True
+def _cut_too_much(findings: list[str], key: AnswerKey, scored: _Scored) -> str:
+    """A sign that a run with lesson cells left out may differ from the whole notebook, in
+    words (empty if none): a finding, an ``AttributeError`` or ``KeyError``, or a ``NameError``
+    for a name that is not an answer's (a missing answer raises one in the whole notebook too)
+    in student or test code."""
+    if findings or scored.findings:
+        return "the scan or a guard found something"
     answer_names = set().union(*(bound_names(source) for source in key.answers.values()))
     for error in scored.errors:
         if error.role not in ("answer", "other", "test"):
             continue
-        if error.ename in ("AttributeError", "KeyError"):  # KeyError: globals()["name"]
-            return True
         missing = MISSING_NAME.search(error.evalue) if error.ename == "NameError" else None
-        if missing and missing["name"] not in answer_names:
-            return True
-    return False
+        if error.ename in ("AttributeError", "KeyError") or \
+                (missing and missing["name"] not in answer_names):
+            return f"a cell raised {error.ename}"  # KeyError: say, globals()["name"]
+    return ""
 
 
 def read_submission(task: GradingTask) -> tuple[NotebookNode | None, str]:

@@ -146,7 +146,10 @@ def test_leaving_out_lessons_changes_no_grade(tmp_path):
     by_id = {r.student_id: r for r in cut.results}
     assert any("were not run" in n for n in by_id["reads-lesson-variable"].notes)
     # the hidden read fails in the cut run, so the recorded result is the whole notebook's
-    assert not any("were not run" in n for n in by_id["reads-lesson-variable-hidden"].notes)
+    hidden = by_id["reads-lesson-variable-hidden"].notes
+    assert not any("were not run" in n for n in hidden)
+    assert "graded with the whole notebook: with lessons left out, a cell raised KeyError" in \
+        hidden
 
 
 def test_the_notebook_time_limit(tmp_path):
