@@ -13,6 +13,7 @@ from functools import cached_property
 from nbformat import NotebookNode
 
 from autograder import notebook
+from autograder.cells import bound_names
 from autograder.course import Chapter
 
 HIDDEN_TESTS = re.compile(
@@ -83,6 +84,11 @@ class AnswerKey:
         """The source of every lesson code cell (the course's code, neither answer nor test)."""
         return frozenset(c.source for c in self.instructor.cells
                          if c.cell_type == "code" and not notebook.nbgrader_meta(c))
+
+    @cached_property
+    def answer_names(self) -> frozenset[str]:
+        """Every name the model answers bind (what a student's answers are expected to bind)."""
+        return frozenset().union(*(bound_names(source) for source in self.answers.values()))
 
     @property
     def max_score(self) -> float:

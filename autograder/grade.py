@@ -57,7 +57,6 @@ from nbformat import NotebookNode
 
 from autograder import cut, guard, notebook, scan
 from autograder.answer_key import AnswerKey
-from autograder.cells import bound_names
 from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
@@ -319,13 +318,12 @@ def _cut_too_much(findings: list[str], key: AnswerKey, scored: _Scored) -> str:
     in student or test code."""
     if findings or scored.findings:
         return "the scan or a guard found something"
-    answer_names = set().union(*(bound_names(source) for source in key.answers.values()))
     for error in scored.errors:
         if error.role not in ("answer", "other", "test"):
             continue
         missing = MISSING_NAME.search(error.evalue) if error.ename == "NameError" else None
         if error.ename in ("AttributeError", "KeyError") or \
-                (missing and missing["name"] not in answer_names):
+                (missing and missing["name"] not in key.answer_names):
             return f"a cell raised {error.ename}"  # KeyError: say, globals()["name"]
     return ""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder import kernel_guard
+from autograder.scan import module_aliases
 
 KERNEL_GUARD_TEXT = Path(kernel_guard.__file__).read_text(encoding="utf-8")
 SNAPSHOT_MARK = "# autograder: the guard's snapshot"
@@ -83,17 +84,12 @@ def names_tests_read(sources: Iterable[str]) -> list[str]:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        bound: dict[str, str] = {}
+        bound = module_aliases(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    names.add(alias.name)
-                    bound[alias.asname or alias.name.split(".")[0]] = \
-                        alias.name if alias.asname else alias.name.split(".")[0]
+                names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    names.add(f"{node.module}.{alias.name}")
-                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
         inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and id(node) not in inner:

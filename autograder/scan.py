@@ -86,7 +86,7 @@ FORBIDDEN_MAGICS = {
 }
 
 
-def _module_aliases(tree: ast.AST) -> dict[str, str]:
+def module_aliases(tree: ast.AST) -> dict[str, str]:
     """Local names bound to modules by import statements: {alias: module}."""
     aliases = {}
     for node in ast.walk(tree):
@@ -173,7 +173,7 @@ def scan_cells(sources: list[str], *, context: list[str] = ()) -> list[str]:
     aliases: dict[str, str] = {}
     for source in [*context, *sources]:
         try:
-            aliases.update(_module_aliases(ast.parse(TransformerManager().transform_cell(source))))
+            aliases.update(module_aliases(ast.parse(TransformerManager().transform_cell(source))))
         except SyntaxError:
             continue
     reasons: list[str] = []
