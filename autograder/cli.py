@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import release, reports, selfcheck
+from autograder import late, lms, release, reports, review, selfcheck, term
 from autograder.course import REPO_ROOT, find_chapters, get_chapter
 from autograder.errors import CourseError
 from autograder.examples import write_examples
@@ -38,7 +38,9 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | None,
-           limits: Limits, id_pattern: str | None = None, whole_notebook: bool = False) -> int:
+           limits: Limits, id_pattern: str | None = None, whole_notebook: bool = False,
+           fresh: bool = False, only: frozenset[str] = frozenset(),
+           timestamps: dict[str, str] | None = None) -> int:
     chapter = get_chapter(chapter_name)
     if not submissions.exists():
         raise CourseError(f"submissions folder not found: {submissions}")
@@ -46,20 +48,34 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | No
     if not limits.sandbox.enabled:
         print("warning: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "your rights and can read your files", file=sys.stderr)
+    out = _results_folder(out)
+    started = time.monotonic()
+    result = grade_folder(chapter=chapter, submissions=submissions, workers=workers,
+                          limits=limits, id_pattern=id_pattern, progress=print_progress,
+                          whole_notebook=whole_notebook, cache=out, fresh=fresh, only=only,
+                          timestamps=timestamps)
+    if not result.results:
+        raise CourseError(f"no files to grade in {submissions}")
+    graded = reports.write_all(result, out)
+    print(reports.grade_table(graded))
+    ran = len(result.results) - result.reused
+    print(f"\ngraded {ran} submission(s) in {time.monotonic() - started:.0f} s"
+          + (f"; {result.reused} unchanged since an earlier run into {out} were not graded "
+             "again (--fresh grades everything)" if result.reused else ""))
+    waiting = len(term.waiting(graded.settled))
+    print(f"wrote {out / 'grades.csv'}, {out / 'report.md'} (with score_histogram.png) and "
+          f"{len(result.results)} feedback pages in {out / 'feedback'}"
+          + (f"\n{waiting} submission(s) wait for review: python -m autograder review {out}"
+             if waiting else ""))
+    return 0
+
+
+def _results_folder(out: Path) -> Path:
     out = out.resolve()
     if out == REPO_ROOT or REPO_ROOT / "source" in [out, *out.parents] or \
             REPO_ROOT / "notebooks" in [out, *out.parents]:
         raise CourseError(f"--out must not be inside source/ or notebooks/: {out}")
-    result = grade_folder(chapter=chapter, submissions=submissions, workers=workers,
-                          limits=limits, id_pattern=id_pattern, progress=print_progress,
-                          whole_notebook=whole_notebook)
-    if not result.results:
-        raise CourseError(f"no files to grade in {submissions}")
-    reports.write_all(result, out)
-    print(reports.grade_table(result))
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'report.md'} (with score_histogram.png) and "
-          f"{len(result.results)} feedback pages in {out / 'feedback'}")
-    return 0
+    return out
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -70,9 +86,61 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    return _grade(args.chapter, args.submissions, args.out, workers=args.workers,
+    out = _results_folder(args.out)
+    if args.due:
+        policy = late.make_policy(due=args.due, late=args.late, extensions=args.extensions)
+        term.save_late_policy(out, policy)
+    elif args.late or args.extensions:
+        raise CourseError("--late and --extensions need --due")
+    stamps = {sid: when.isoformat() for sid, when in
+              late.read_timestamps(args.timestamps).items()} if args.timestamps else None
+    only = frozenset(x.strip() for x in (args.only or "").split(",") if x.strip())
+    return _grade(args.chapter, args.submissions, out, workers=args.workers,
                   limits=_limits(args), id_pattern=args.id_pattern,
-                  whole_notebook=args.full_notebook)
+                  whole_notebook=args.full_notebook, fresh=args.fresh, only=only,
+                  timestamps=stamps)
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    folder = args.results.resolve()
+    if args.clear:
+        print(review.clear(folder, student_id=args.clear, reason=args.reason))
+    elif args.set:
+        print(review.set_points(folder, student_id=args.set[0], assignment=args.set[1],
+                                reason=args.reason))
+    elif args.set_group:
+        print(review.set_group(folder, target=args.set_group, reason=args.reason))
+    elif args.by_item:
+        print(f"wrote {review.by_item_page(folder, gid=args.by_item)}")
+    else:
+        print(review.waiting_text(folder))
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    folder = args.results.resolve()
+    now = late.parse_due(args.now) if args.now else None
+    graded = reports.write_pages(review.load(folder), folder, now=now)
+    print(f"wrote {len(graded.settled)} feedback pages in {folder / 'feedback'} "
+          f"(as of {graded.now.isoformat(timespec='minutes')})")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    folder = args.results.resolve()
+    graded = review.settled(folder)
+    rows = [lms.GradeRow(s.result.student_id, s.score, s.result.max_score, s.flagged)
+            for s in review.main_rows(graded.settled).values()]
+    summary = lms.export_grades(rows, fmt=args.format, out=args.out, roster=args.roster,
+                                column=args.column, missing=args.missing, flagged=args.flagged)
+    print(f"wrote {summary.written} grades to {summary.path}")
+    if summary.unmatched:
+        print(f"not in the roster, so not in the file ({len(summary.unmatched)}): "
+              f"{', '.join(summary.unmatched)}")
+    if summary.missing:
+        print(f"in the roster with no submission ({len(summary.missing)}, given "
+              f"{'0' if args.missing == 'zero' else 'a blank'}): {', '.join(summary.missing)}")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -83,8 +151,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     submissions = args.out / "submissions"
     for example in write_examples(chapter, submissions):
         print(f"example submission {example.path}")
+    # The demo checks the grader on this machine: it always grades, never reuses earlier runs.
     code = _grade(DEMO_CHAPTER, submissions, args.out / "grades", workers=args.workers,
-                  limits=_limits(args), whole_notebook=args.full_notebook)
+                  limits=_limits(args), whole_notebook=args.full_notebook, fresh=True)
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return code or _check_demo(args.out / "grades" / "grades.csv")
 
@@ -183,8 +252,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-pattern", default=None,
                    help="regular expression with a group (?P<id>...) that finds the student id "
                         "in a file name (default: <id>.ipynb or Canvas-style LMS names)")
+    p.add_argument("--fresh", action="store_true",
+                   help="grade every submission again, ignoring what earlier runs into --out "
+                        "kept")
+    p.add_argument("--only", metavar="ID[,ID...]",
+                   help="grade these students again even if their files have not changed")
+    p.add_argument("--due", metavar="TIME",
+                   help="due date and time, ISO 8601 (e.g. 2026-11-20T23:59+01:00; no offset "
+                        "means UTC); kept in --out for later runs")
+    p.add_argument("--late", metavar="POLICY",
+                   help="deduction for late work: '<percent per day>,max=<percent>' or 'zero' "
+                        "(default: none; lateness is still reported)")
+    p.add_argument("--extensions", type=Path, metavar="CSV",
+                   help="CSV with columns student_id,due: each student's own due time")
+    p.add_argument("--timestamps", type=Path, metavar="CSV",
+                   help="CSV with columns student_id,submitted_at (ISO 8601); otherwise a "
+                        "zip entry's time is used")
     _add_limit_options(p)
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("review", help="list what waits for a person, or record a decision")
+    p.add_argument("results", type=Path, help="a results folder written by grade")
+    p.add_argument("--clear", metavar="STUDENT", help="clear the flag on a submission")
+    p.add_argument("--set", nargs=2, metavar=("STUDENT", "GRADE_ID=POINTS"),
+                   help="set one item's points for one student")
+    p.add_argument("--by-item", metavar="GRADE_ID",
+                   help="write one page with every student's answer to an item, grouped")
+    p.add_argument("--set-group", metavar="GRADE_ID:GROUP=POINTS",
+                   help="set an item's points for every student of one group of --by-item")
+    p.add_argument("--reason", help="why (kept in overrides.csv with who and when)")
+    p.set_defaults(func=_cmd_review)
+
+    p = sub.add_parser("feedback", help="write the feedback pages again from stored results "
+                                        "(after a policy or date change)")
+    p.add_argument("results", type=Path, help="a results folder written by grade")
+    p.add_argument("--now", metavar="TIME", help="write the pages as of this time (ISO 8601)")
+    p.set_defaults(func=_cmd_feedback)
+
+    p = sub.add_parser("export", help="write grades in a file an LMS imports")
+    p.add_argument("results", type=Path, help="a results folder written by grade")
+    p.add_argument("--format", choices=lms.FORMATS, required=True)
+    p.add_argument("--out", type=Path, required=True, help="the file to write")
+    p.add_argument("--roster", type=Path,
+                   help="the LMS's own grade export (Canvas: required; Moodle: optional)")
+    p.add_argument("--column", help="the gradebook column (Canvas: required)")
+    p.add_argument("--missing", choices=("blank", "zero"), default="blank",
+                   help="what roster students with no submission get (default: blank)")
+    p.add_argument("--flagged", choices=("blank", "zero"), default="blank",
+                   help="what a flagged, not yet cleared submission exports as "
+                        "(default: blank)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("demo", help="release, then grade chapter 1's example submissions")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "demo")

@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 
 from autograder.isolation.sandbox import MB, SandboxPolicy, kernel_manager
 from autograder.isolation.warm import WarmServer
-from autograder.results import CellEnd, CellRun, LimitsInWords, Stop
+from autograder.results import CellEnd, CellRun, LimitsInWords, Status, Stop
 
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -209,26 +209,28 @@ class GradingClient(NotebookClient):
 
 @dataclass(frozen=True)
 class RunReport:
-    """How a run went: its status in words, and per cell index how that cell ended."""
+    """How a run went: its status (graded, a timeout or a dead kernel) and what the status
+    alone does not say, and per cell index how that cell ended."""
 
-    status: str  # "complete", or what stopped cells or the run
+    status: Status
+    detail: str
     output_capped: bool
     cells: Mapping[int, CellRun] = field(default_factory=dict)
     ended_early: Stop | None = None  # why the cells after the last one recorded did not run
 
 
-def _status(client: GradingClient, limits: Limits) -> str:
+def _status(client: GradingClient, limits: Limits) -> tuple[Status, str]:
     if client.ended_early is Stop.NOTEBOOK_TIME:
-        return f"timeout: the notebook ran longer than {limits.notebook_timeout} s"
+        return Status.TIMEOUT, f"the notebook ran longer than {limits.notebook_timeout} s"
     if client.ended_early is Stop.KERNEL_STOPPED:
-        return (f"timeout: a cell ran longer than {limits.cell_timeout} s and did not stop "
-                "when interrupted; its kernel was ended")
+        return (Status.TIMEOUT, f"a cell ran longer than {limits.cell_timeout} s and did not "
+                "stop when interrupted; its kernel was ended")
     if client.ended_early is Stop.KERNEL_ENDED:
-        return "kernel died: the notebook crashed or ended the Python process"
+        return Status.KERNEL_DIED, "the notebook crashed or ended the Python process"
     if client.timed_out:
-        return (f"timeout: a cell ran longer than {limits.cell_timeout} s; it was stopped and "
-                "grading went on")
-    return "complete"
+        return (Status.TIMEOUT, f"a cell ran longer than {limits.cell_timeout} s; it was "
+                "stopped and grading went on")
+    return Status.GRADED, ""
 
 
 def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
@@ -267,7 +269,7 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
     except (_RunStopped, DeadKernelError):
         pass  # recorded by the client
     except RuntimeError as err:  # a kernel that never came up
-        return RunReport(f"kernel died: {err}", client.output_capped, dict(client.runs),
-                         Stop.KERNEL_ENDED)
-    return RunReport(_status(client, limits), client.output_capped, dict(client.runs),
+        return RunReport(Status.KERNEL_DIED, str(err), client.output_capped,
+                         dict(client.runs), Stop.KERNEL_ENDED)
+    return RunReport(*_status(client, limits), client.output_capped, dict(client.runs),
                      client.ended_early)

@@ -44,6 +44,7 @@ A class is graded by :func:`grade_folder`, with a pool of worker processes
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import re
 import tempfile
@@ -55,7 +56,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import cut, guard, notebook, scan
+from autograder import cut, guard, notebook, records, scan
 from autograder.answer_key import AnswerKey
 from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
@@ -68,6 +69,7 @@ from autograder.progress import print_progress
 from autograder.results import (
     CellError,
     Outcome,
+    Status,
     Stop,
     SubmissionResult,
     TestOutcome,
@@ -76,7 +78,6 @@ from autograder.results import (
 
 STUB = "raise NotImplementedError()"  # what release leaves in every answer cell
 SNAPSHOT = 0  # the index of the cell that installs the guard, in every assembled run
-FLAGGED = "flagged for review"
 
 
 @dataclass(frozen=True)
@@ -255,11 +256,15 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
         outcome, message = outcome_of(cell_run, ended_early=run.ended_early, limits=words,
                                       failure=failure, answered=test.answer_id not in stubbed)
         points = test.max_points if outcome is Outcome.PASSED else 0.0
-        outcomes[gid] = TestOutcome(gid, test.title, points, test.max_points, outcome, message)
+        hidden = failure_message(visible_source=test.source, ename=ename, evalue=evalue) \
+            if outcome is Outcome.FAILED else ""
+        outcomes[gid] = TestOutcome(gid, test.title, points, test.max_points, outcome, message,
+                                    hidden if hidden != message else "", test.answer_id or "")
     scored.outcomes = [
         outcomes.get(gid) or TestOutcome(gid, t.title, 0.0, t.max_points, Outcome.NOT_RUN,
                                          outcome_of(None, ended_early=run.ended_early,
-                                                    limits=words, failure="")[1])
+                                                    limits=words, failure="")[1],
+                                         answer_id=t.answer_id or "")
         for gid, t in key.tests.items()
     ]
     return scored
@@ -267,12 +272,20 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
 
 # --- one submission -------------------------------------------------------------------------
 
-def _not_graded(task: GradingTask, status: str, started: float) -> SubmissionResult:
-    tests = tuple(TestOutcome(gid, t.title, 0.0, t.max_points, Outcome.NOT_RUN, "not graded")
+def _not_graded(task: GradingTask, status: Status, detail: str,
+                started: float) -> SubmissionResult:
+    tests = tuple(TestOutcome(gid, t.title, 0.0, t.max_points, Outcome.NOT_RUN, "not graded",
+                              answer_id=t.answer_id or "")
                   for gid, t in task.key.tests.items())
     return SubmissionResult(task.student_id, task.key.chapter.name, 0.0, task.key.max_score,
                             status, tests, filename=task.filename,
-                            seconds=time.monotonic() - started)
+                            seconds=time.monotonic() - started, detail=detail,
+                            digest=digest(task.submission))
+
+
+def digest(data: bytes) -> str:
+    """The SHA-256 of a submitted file's bytes, which names the work a decision was made on."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _other_chapter(submitted: NotebookNode, task: GradingTask) -> str | None:
@@ -294,7 +307,7 @@ def run_task(task: GradingTask) -> SubmissionResult:
     started = time.monotonic()
     submitted, problem = read_submission(task)
     if submitted is None:
-        return _not_graded(task, problem, started)
+        return _not_graded(task, *problem, started)
     plan = assemble(submitted, task.key, whole=task.whole_notebook)
     findings = scan_student_code(plan, task.key)
     run = run_plan(plan, task)
@@ -328,20 +341,20 @@ def _cut_too_much(findings: list[str], key: AnswerKey, scored: _Scored) -> str:
     return ""
 
 
-def read_submission(task: GradingTask) -> tuple[NotebookNode | None, str]:
+def read_submission(task: GradingTask) -> tuple[NotebookNode | None, tuple[Status, str]]:
     """The submitted notebook, or None and the status that says why it cannot be graded."""
     if not task.submission.strip():
-        return None, "unreadable: the file is empty"
+        return None, (Status.UNREADABLE, "the file is empty")
     try:
         submitted = notebook.reads(task.submission)
     except UnicodeDecodeError:
-        return None, "unreadable: the file is not UTF-8 text, so not a notebook"
+        return None, (Status.UNREADABLE, "the file is not UTF-8 text, so not a notebook")
     except Exception as err:  # nbformat raises several unrelated types for bad JSON
-        return None, f"unreadable: not a Jupyter notebook ({type(err).__name__})"
+        return None, (Status.UNREADABLE, f"not a Jupyter notebook ({type(err).__name__})")
     other = _other_chapter(submitted, task)
     if other:
-        return None, f"wrong chapter: this is a {other} notebook"
-    return submitted, ""
+        return None, (Status.WRONG_CHAPTER, f"this is a {other} notebook")
+    return submitted, (Status.GRADED, "")
 
 
 def scan_student_code(plan: _Plan, key: AnswerKey) -> list[str]:
@@ -378,15 +391,17 @@ def decide(task: GradingTask, plan: _Plan, run: RunReport, scored: _Scored,
     if plan.left_out:
         notes.append(f"{len(plan.left_out)} lesson cells nothing graded needs were not run")
     earned = sum(o.points for o in scored.outcomes)
-    status, total = ("graded" if run.status == "complete" else run.status), earned
+    status, detail, total, cleared = run.status, run.detail, earned, None
     if findings:
-        status = f"{FLAGGED}: {'; '.join(findings)}"
+        status, detail, total, cleared = Status.FLAGGED, "; ".join(findings), 0.0, earned
         notes.append(f"scores {earned:g} if cleared on review")
-        total = 0.0
+    answers = tuple((notebook.grade_id(c) or "", c.source)
+                    for c, r in zip(plan.nb.cells, plan.roles, strict=True) if r == "answer")
     return SubmissionResult(
         task.student_id, task.key.chapter.name, total, task.key.max_score, status,
         tuple(scored.outcomes), tuple(notes), tuple(findings), tuple(scored.errors),
-        tuple(scored.warned), task.filename, seconds,
+        tuple(scored.warned), task.filename, seconds, detail=detail, cleared_score=cleared,
+        digest=digest(task.submission), answers=answers,
     )
 
 
@@ -429,6 +444,15 @@ def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
 class ClassResult:
     chapter: Chapter
     results: tuple[SubmissionResult, ...]
+    reused: int = 0  # submissions whose record came from the results folder's cache
+
+
+def key_digest(chapter: Chapter, assets: Mapping[str, bytes]) -> str:
+    """A digest of what a submission is graded against: the instructor notebook and assets."""
+    h = hashlib.sha256(chapter.instructor_notebook.read_bytes())
+    for name, data in sorted(assets.items()):
+        h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
+    return h.hexdigest()
 
 
 def grade_folder(
@@ -440,11 +464,21 @@ def grade_folder(
     id_pattern: str | None = None,
     progress: Callable[[int, int, int], None] | None = print_progress,
     whole_notebook: bool = False,
+    cache: Path | None = None,
+    fresh: bool = False,
+    only: frozenset[str] = frozenset(),
+    timestamps: Mapping[str, str] | None = None,
 ) -> ClassResult:
     """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time.
     ``chapter`` is a :class:`Chapter` or a chapter's name; ``progress(done, total, failures)``
-    is called as submissions finish (a bar on stderr by default; None for silence).  Every worker
-    process, kernel and warm-kernel server it started has ended when it returns."""
+    is called as submissions finish (a bar on stderr by default; None for silence).
+
+    With ``cache`` (a results folder), a submission graded there before with the same bytes,
+    answer key, grader and limits is not graded again (unless ``fresh``, or its student is in
+    ``only``), and each new record is kept there as soon as it is made
+    (:mod:`autograder.records`).  ``timestamps`` (student id -> ISO 8601 time) gives submission
+    times; otherwise a zip entry's time is used.  Every worker process, kernel and warm-kernel
+    server it started has ended when it returns."""
     chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
     submissions = Path(submissions)
     require_sandbox(limits.sandbox)
@@ -455,28 +489,46 @@ def grade_folder(
     entries = collect(submissions, chapter=chapter.name, chapters={chapter.name, *others},
                       id_pattern=id_pattern)
     assets = chapter_assets(chapter)
+    against = key_digest(chapter, assets)
     results: dict[int, SubmissionResult] = {}
     tasks: dict[int, GradingTask] = {}
+    cache_keys: dict[int, str] = {}
+    reused = 0
     for index, entry in enumerate(entries):
+        when = (timestamps or {}).get(entry.student_id, entry.submitted_at)
         task = GradingTask(entry.student_id, entry.data or b"", key, assets, limits, others,
                            entry.filename, whole_notebook)
+        stamp = {"submitted_at": when, "late_marker": entry.late_marker}
         if entry.status:
-            results[index] = replace(_not_graded(task, entry.status, time.monotonic()),
-                                     seconds=0.0)
+            results[index] = replace(_not_graded(task, entry.status, entry.detail, 0.0),
+                                     seconds=0.0, **stamp)
+            continue
+        cache_keys[index] = records.cache_key(submission=task.submission, key_digest=against,
+                                              limits=limits, whole=whole_notebook)
+        old = records.cached(cache, cache_keys[index]) if cache and not fresh and \
+            entry.student_id not in only else None
+        if old is not None:
+            results[index] = records.as_submitted(old, student_id=entry.student_id,
+                                                  filename=entry.filename, **stamp)
+            reused += 1
         else:
             tasks[index] = task
     total = len(entries)
 
     def done(index: int, result: SubmissionResult) -> None:
-        results[index] = result
+        if cache is not None:
+            records.store(cache, cache_keys[index], result)
+        entry = entries[index]
+        results[index] = replace(result, submitted_at=(timestamps or {}).get(
+            entry.student_id, entry.submitted_at), late_marker=entry.late_marker)
         if progress:
             progress(len(results), total, sum(not r.ok for r in results.values()))
 
     if progress:
-        progress(len(results), total, len(results))
+        progress(len(results), total, sum(not r.ok for r in results.values()))
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if tasks:
         with tempfile.TemporaryDirectory(prefix="autograder-run-",
                                          ignore_cleanup_errors=True) as scratch:
             run_in_pool(run_task, tasks, workers=workers, scratch=scratch, done=done)
-    return ClassResult(chapter, tuple(results[i] for i in range(total)))
+    return ClassResult(chapter, tuple(results[i] for i in range(total)), reused)

@@ -17,6 +17,7 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 
 FIELD = "…"  # what stands for a value an f-string message would have shown
@@ -95,9 +96,9 @@ def possible_messages(visible_source: str) -> frozenset[str]:
                       *(f"failed: {m.text}" for m in check_messages(visible_source))})
 
 
-def student_status(status: str) -> str:
+def student_status(status: StrEnum, detail: str = "") -> str:
     """A submission's status as its student reads it: a flagged submission's findings can name
     the student's own variables, so the page says only that a person will look."""
-    if status.startswith("flagged"):
+    if status.value.startswith("flagged"):
         return "flagged for review: an instructor will look at this submission"
-    return status
+    return f"{status.value}: {detail}" if detail else status.value

@@ -67,6 +67,10 @@ def _mark_student_notebook(nb):
     return nb
 
 
+# Files beside an instructor notebook that stay with the instructor (the feedback policy).
+NOT_RELEASED = frozenset({"grading.toml"})
+
+
 def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
     """Release one chapter into ``dest/<chapter>/``, replacing what was there; list the files."""
     out_dir = dest / chapter.name
@@ -77,7 +81,7 @@ def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
         out_dir.mkdir(parents=True)
         written = []
         for src in sorted(released.rglob("*")):
-            if src.is_dir() or ".ipynb_checkpoints" in src.parts:
+            if src.is_dir() or ".ipynb_checkpoints" in src.parts or src.name in NOT_RELEASED:
                 continue
             target = out_dir / src.relative_to(released)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import csv
 import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from autograder import records, term
+from autograder.feedback import FeedbackPolicy, load_policy, shown_message
 from autograder.grade import ClassResult, SubmissionResult
+from autograder.late import LatePolicy
 from autograder.messages import student_status
+from autograder.results import NOT_RUN, Status
+from autograder.term import Settled
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "flags", "notes",
-                "file"]
+                "file", "auto_score", "override", "raw_score", "late_hours", "penalty"]
 
 
 def _points(value: float) -> str:
@@ -29,22 +36,42 @@ def csv_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def write_grades_csv(result: ClassResult, path: Path) -> Path:
-    """One row per submission, with one column of points per graded test cell."""
-    test_ids = [t.grade_id for t in result.results[0].tests] if result.results else []
+def write_grades_csv(graded: Graded, path: Path) -> Path:
+    """One row per submission, with one column of points per graded test cell.  ``score`` is
+    the grade: ``auto_score`` is the grader's, ``raw_score`` the grade after an instructor's
+    decisions (``override``), before any late ``penalty`` (percent)."""
+    test_ids = list(graded.item_ids)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(BASE_COLUMNS + test_ids)
-        for r in result.results:
-            earned = {t.grade_id: _points(t.points) for t in r.tests}
+        for s in graded.settled:
+            r, earned = s.result, dict(s.items)
+            late = s.late
             writer.writerow(
-                [csv_text(r.student_id), csv_text(r.assignment), _points(r.score),
-                 _points(r.max_score), csv_text(r.status), csv_text("; ".join(r.flags)),
-                 csv_text("; ".join(r.notes)), csv_text(r.filename)]
-                + [earned.get(gid, "0") for gid in test_ids]
+                [csv_text(r.student_id), csv_text(r.assignment), _points(s.score),
+                 _points(r.max_score), csv_text(_status_cell(s)), csv_text("; ".join(r.flags)),
+                 csv_text("; ".join(_notes(s))), csv_text(r.filename),
+                 _points(s.auto_score), csv_text(s.override_text), _points(s.raw_score),
+                 "" if late is None or late.late_hours is None else f"{late.late_hours:g}",
+                 "" if late is None else _points(late.penalty_percent)]
+                + [_points(earned.get(gid, 0.0)) for gid in test_ids]
             )
     return path
+
+
+def _status_cell(s: Settled) -> str:
+    text = s.result.status_text
+    return f"{text} (cleared on review)" if s.cleared else text
+
+
+def _notes(s: Settled) -> list[str]:
+    notes = list(s.result.notes)
+    if s.late is not None and s.late.note:
+        notes.append(s.late.note)
+    notes += [f"a decision on an earlier file ({d.action} {d.grade_id}) was not applied"
+              for d in s.stale]
+    return notes
 
 
 FEEDBACK_STYLE = """
@@ -57,29 +84,42 @@ code { white-space: pre-wrap; font-size: .9em; }
 """
 
 
-def feedback_html(r: SubmissionResult) -> str:
-    """A student's feedback: each graded item, passed, failed, stopped or not run, and why.
+DEFAULT_POLICY = FeedbackPolicy()
+
+
+def feedback_html(s: Settled, *, policy: FeedbackPolicy = DEFAULT_POLICY,
+                  now: datetime | None = None, due: datetime | None = None) -> str:
+    """A student's feedback: each graded item, passed, failed, stopped or not run, and why, at
+    the level the chapter's feedback policy allows at ``now`` (:mod:`autograder.feedback`).
 
     It never contains test code: hidden tests stay hidden after grading.
     """
+    r, earned = s.result, dict(s.items)
+    now = now or datetime.now(UTC)
     rows = []
     for t in r.tests:
         verdict = f'<span class="{"pass" if t.passed else "fail"}">{t.outcome.value}</span>'
+        changed = " (set on review)" if t.grade_id in s.overridden else ""
+        message = shown_message(t, policy.level(t.grade_id, now=now, due=due))
         rows.append(
             f"<tr><td>{html.escape(t.title)}<br><small>{html.escape(t.grade_id)}</small></td>"
-            f"<td>{verdict}</td><td>{_points(t.points)} / {_points(t.max_points)}</td>"
-            f"<td><code>{html.escape(t.message)}</code></td></tr>"
+            f"<td>{verdict}</td><td>{_points(earned.get(t.grade_id, 0.0))} / "
+            f"{_points(t.max_points)}{changed}</td>"
+            f"<td><code>{html.escape(message)}</code></td></tr>"
         )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes
-                    if not n.startswith("scores "))
+    notes = [n for n in r.notes if not n.startswith("scores ")]
+    if s.late is not None and s.late.note:
+        notes.append(s.late.note)
+    listed = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    status = "graded (cleared on review)" if s.cleared else student_status(r.status, r.detail)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Feedback: {html.escape(r.assignment)} - {html.escape(r.student_id)}</title>"
         f"<style>{FEEDBACK_STYLE}</style></head><body>\n"
         f"<h1>{html.escape(r.assignment)}: feedback for {html.escape(r.student_id)}</h1>\n"
-        f"<p><strong>Score: {_points(r.score)} / {_points(r.max_score)}</strong>"
-        f" &middot; status: {html.escape(student_status(r.status))}</p>\n"
-        + (f"<ul>{notes}</ul>\n" if notes else "")
+        f"<p><strong>Score: {_points(s.score)} / {_points(r.max_score)}</strong>"
+        f" &middot; status: {html.escape(status)}</p>\n"
+        + (f"<ul>{listed}</ul>\n" if listed else "")
         + "<table><thead><tr><th>Item</th><th>Result</th><th>Points</th><th>Message</th></tr>"
         "</thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n"
     )
@@ -96,86 +136,99 @@ def _feedback_name(r: SubmissionResult, taken: set[str]) -> str:
     return name
 
 
-def write_feedback(result: ClassResult, folder: Path) -> list[Path]:
+def write_feedback(graded: Graded, folder: Path) -> list[Path]:
+    """One page per submission (written again from scratch: a page never outlives its row)."""
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.html"):
+        old.unlink()
     written, taken = [], set()
-    for r in result.results:
-        path = folder / f"{_feedback_name(r, taken)}.html"
-        path.write_text(feedback_html(r), encoding="utf-8")
+    for s in graded.settled:
+        due = graded.late.due_for(s.result.student_id) if graded.late else None
+        path = folder / f"{_feedback_name(s.result, taken)}.html"
+        path.write_text(feedback_html(s, policy=graded.policy, now=graded.now, due=due),
+                        encoding="utf-8")
         written.append(path)
     return written
 
 
-def pass_rates(result: ClassResult) -> list[tuple[str, str, int, int]]:
+def pass_rates(graded: Graded) -> list[tuple[str, str, int, int]]:
     """(grade id, title, passed, graded) per test, over the submissions that were run."""
-    ran = [r for r in result.results if r.ok or r.status.startswith(("flagged", "timeout",
-                                                                       "kernel died"))]
+    ran = [s.result for s in graded.settled if s.result.status not in NOT_RUN]
     rows = []
-    if not result.results:
+    if not graded.settled:
         return rows
-    for index, test in enumerate(result.results[0].tests):
+    for index, test in enumerate(graded.settled[0].result.tests):
         passed = sum(1 for r in ran if r.tests[index].passed)
         rows.append((test.grade_id, test.title, passed, len(ran)))
     return rows
 
 
-def write_histogram(result: ClassResult, path: Path) -> Path:
+def write_histogram(graded: Graded, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores = [r.score for r in result.results]
-    top = result.results[0].max_score if result.results else 1.0
+    scores = [s.score for s in graded.settled]
+    top = graded.settled[0].result.max_score if graded.settled else 1.0
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(scores, bins=min(20, max(5, int(top))), range=(0, top), color="#3b6ea8",
             edgecolor="white")
     ax.set_xlabel(f"score (out of {top:g})")
     ax.set_ylabel("submissions")
-    ax.set_title(f"{result.chapter.name}: scores of {len(scores)} submissions")
+    ax.set_title(f"{graded.chapter}: scores of {len(scores)} submissions")
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
     return path
 
 
-def report_markdown(result: ClassResult) -> str:
-    results = result.results
-    graded = [r for r in results if r.ok]
-    flagged = [r for r in results if r.flags]
-    failed = [r for r in results if not r.ok and not r.flags]
-    lines = [f"# Grading report: {result.chapter.name}", "",
-             f"- submissions: {len(results)}", f"- graded cleanly: {len(graded)}",
-             f"- flagged for review (score 0 until reviewed): {len(flagged)}",
-             f"- not graded or stopped early: {len(failed)}"]
-    if graded:
-        scores = sorted(r.score for r in graded)
-        mid = scores[len(scores) // 2] if len(scores) % 2 else \
-            (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
+def _median(values: list[float]) -> float:
+    ordered, half = sorted(values), len(values) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
+def report_markdown(graded: Graded) -> str:
+    settled = graded.settled
+    clean = [s for s in settled if s.result.ok or s.cleared]
+    flagged = [s for s in settled if s.flagged]
+    failed = [s for s in settled if not s.result.ok and s.result.status is not Status.FLAGGED]
+    late = [s for s in settled if s.late is not None and s.late.penalty_percent]
+    lines = [f"# Grading report: {graded.chapter}", "",
+             f"- submissions: {len(settled)}", f"- graded cleanly: {len(clean)}"
+             + (f" (of which {sum(s.cleared for s in settled)} cleared on review)"
+                if any(s.cleared for s in settled) else ""),
+             f"- flagged for review and not yet reviewed (score 0 until then): {len(flagged)}",
+             f"- not graded or stopped early: {len(failed)}",
+             f"- items set by an instructor: {sum(len(s.overridden) for s in settled)}"]
+    if graded.late is not None:
+        lines.append(f"- late with a deduction: {len(late)} (due {graded.late.due.isoformat()})")
+    if clean:
+        scores = [s.score for s in clean]
         lines.append(f"- scores of those graded cleanly: mean {sum(scores) / len(scores):.2f}, "
-                     f"median {mid:g}, out of {graded[0].max_score:g}")
+                     f"median {_median(scores):g}, out of {clean[0].result.max_score:g}")
     lines += ["", "![score histogram](score_histogram.png)", "",
               "## Pass rate per exercise (lowest first)", "",
               "| item | grade id | passed | pass rate |", "| --- | --- | --- | --- |"]
-    rates = sorted(pass_rates(result), key=lambda row: (row[2] / row[3] if row[3] else 0, row[0]))
+    rates = sorted(pass_rates(graded), key=lambda row: (row[2] / row[3] if row[3] else 0, row[0]))
     for gid, title, passed, ran in rates:
         rate = f"{100 * passed / ran:.0f} %" if ran else "-"
         lines.append(f"| {title} | `{gid}` | {passed}/{ran} | {rate} |")
-    lines += ["", "## Flagged for review", ""]
-    lines += [f"- **{r.student_id}** ({r.filename}): {'; '.join(r.flags)}; "
-              f"{'; '.join(n for n in r.notes if n.startswith('scores'))}"
-              for r in flagged] or ["None."]
+    lines += ["", "## Flagged for review", "",
+              "`python -m autograder review <this folder>` lists them with what to do.", ""]
+    lines += [f"- **{s.result.student_id}** ({s.result.filename}): {'; '.join(s.result.flags)}"
+              f"; scores {s.result.cleared_score:g} if cleared" for s in flagged] or ["None."]
     lines += ["", "## Not graded or stopped early", ""]
-    lines += [f"- **{r.student_id}** ({r.filename}): {r.status}" for r in failed] or ["None."]
+    lines += [f"- **{s.result.student_id}** ({s.result.filename}): {s.result.status_text}"
+              for s in failed] or ["None."]
     return "\n".join(lines) + "\n"
 
 
-
-def grade_table(result: ClassResult) -> str:
+def grade_table(graded: Graded) -> str:
     """The grades as a fixed-width text table, for the terminal."""
     header = ("student_id", "score", "status")
-    rows = [(r.student_id, f"{_points(r.score)}/{_points(r.max_score)}", r.status)
-            for r in result.results]
+    rows = [(s.result.student_id, f"{_points(s.score)}/{_points(s.result.max_score)}",
+             _status_cell(s)) for s in graded.settled]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
              for row in [header, *rows]]
@@ -183,13 +236,45 @@ def grade_table(result: ClassResult) -> str:
     return "\n".join(lines)
 
 
-def write_all(result: ClassResult, out: Path) -> dict[str, Path]:
+# --- from records to pages ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Graded:
+    """A class's grades as people read them: the records settled by the instructor's decisions
+    and the late policy, with the chapter's feedback policy and the time the pages are for."""
+
+    chapter: str
+    settled: tuple[Settled, ...]
+    policy: FeedbackPolicy
+    now: datetime
+    late: LatePolicy | None = None
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(t.grade_id for t in self.settled[0].result.tests) if self.settled else ()
+
+
+def settle_class(result: ClassResult, out: Path, *, now: datetime | None = None) -> Graded:
+    """The class's records with the decisions and late policy kept in the results folder."""
+    late = term.load_late_policy(out)
+    settled = term.settle_all(result.results, term.read_overrides(out), late)
+    return Graded(result.chapter.name, settled, load_policy(result.chapter),
+                  now or datetime.now(UTC), late)
+
+
+def write_all(result: ClassResult, out: Path, *, now: datetime | None = None) -> Graded:
+    """Write everything a results folder holds: the records, then grades.csv, report.md with
+    its histogram, and the feedback pages, all settled by the folder's decisions."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(report_markdown(result), encoding="utf-8")
-    return {
-        "grades": write_grades_csv(result, out / "grades.csv"),
-        "report": out / "report.md",
-        "histogram": write_histogram(result, out / "score_histogram.png"),
-        "feedback": out / "feedback",
-        **{f"feedback/{p.stem}": p for p in write_feedback(result, out / "feedback")},
-    }
+    records.write_records(result.results, out)
+    return write_pages(result, out, now=now)
+
+
+def write_pages(result: ClassResult, out: Path, *, now: datetime | None = None) -> Graded:
+    """grades.csv, report.md, the histogram and the feedback pages, from records already kept."""
+    graded = settle_class(result, out, now=now)
+    (out / "report.md").write_text(report_markdown(graded), encoding="utf-8")
+    write_grades_csv(graded, out / "grades.csv")
+    write_histogram(graded, out / "score_histogram.png")
+    write_feedback(graded, out / "feedback")
+    return graded

@@ -114,6 +114,10 @@ class TestOutcome:
     max_points: float
     outcome: Outcome
     message: str = ""  # why it did not pass, in words; never test code
+    # The same, where a hidden assertion's own message says more (shown only when the
+    # chapter's feedback policy allows; see :mod:`autograder.feedback`).
+    hidden_message: str = ""
+    answer_id: str = ""  # the answer cell this test checks
 
     @property
     def passed(self) -> bool:
@@ -147,15 +151,45 @@ class CellError:
     evalue: str
 
 
+class Status(StrEnum):
+    """What became of one submitted file.  Only the writers of grades.csv, the report and the
+    feedback turn it into text (:func:`status_text`); no code reads a status from text."""
+
+    GRADED = "graded"
+    FLAGGED = "flagged for review"  # tampering found: scores 0 until an instructor clears it
+    TIMEOUT = "timeout"  # a time limit stopped a cell or the notebook
+    KERNEL_DIED = "kernel died"  # the kernel ended before the notebook did
+    UNREADABLE = "unreadable"  # empty, not UTF-8, not a notebook
+    WRONG_CHAPTER = "wrong chapter"
+    DUPLICATE = "duplicate"  # a student's older file; the newest is graded
+    NOT_NOTEBOOK = "skipped"  # not an .ipynb file
+    REFUSED = "refused"  # a symbolic link, never followed
+    TOO_LARGE = "too large"
+    CRASHED_WORKERS = "crashed every worker"  # on a cluster, after the bounded retries
+
+
+#: Statuses of submissions that ran but were cut short, which a person should look at.
+STOPPED = frozenset({Status.TIMEOUT, Status.KERNEL_DIED, Status.CRASHED_WORKERS})
+#: Statuses of files that never ran.
+NOT_RUN = frozenset({Status.UNREADABLE, Status.WRONG_CHAPTER, Status.DUPLICATE,
+                     Status.NOT_NOTEBOOK, Status.REFUSED, Status.TOO_LARGE})
+
+
+def status_text(status: Status, detail: str = "") -> str:
+    """A status in words, as grades.csv and the report print it."""
+    return f"{status.value}: {detail}" if detail else status.value
+
+
 @dataclass(frozen=True)
 class SubmissionResult:
-    """Everything grading found out about one submission."""
+    """Everything grading found out about one submission (a record: :mod:`autograder.records`
+    writes it as JSON and reads it back unchanged)."""
 
     student_id: str
     assignment: str
     score: float
     max_score: float
-    status: str
+    status: Status
     tests: tuple[TestOutcome, ...] = ()
     notes: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
@@ -163,7 +197,17 @@ class SubmissionResult:
     warned: tuple[str, ...] = ()  # test cells that wrote to stderr (warnings); not penalised
     filename: str = ""
     seconds: float = field(default=0.0, compare=False)
+    detail: str = ""  # what the status alone does not say ("the notebook ran longer than 900 s")
+    cleared_score: float | None = None  # a flagged submission's score if an instructor clears it
+    digest: str = ""  # SHA-256 of the submitted file's bytes (which submission a decision is on)
+    answers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (answer id, source)
+    submitted_at: str = ""  # ISO 8601, from the LMS's timestamps or the zip entry; "" unknown
+    late_marker: bool = False  # the LMS's file name says LATE
 
     @property
     def ok(self) -> bool:
-        return self.status == "graded"
+        return self.status is Status.GRADED
+
+    @property
+    def status_text(self) -> str:
+        return status_text(self.status, self.detail)

@@ -69,7 +69,7 @@ CASE_NAMES = [c.name for c in corpus.cases(port=1, marker="x", hidden_paths=[])]
 def test_corpus_case(corpus_run, name):
     cases, results, _, _ = corpus_run
     case, result = cases[name], results[name]
-    assert result.status.startswith(case.status), (result.status, result.notes)
+    assert result.status_text.startswith(case.status), (result.status_text, result.notes)
     assert result.score == case.score, (result.status, [(t.grade_id, t.message)
                                                         for t in result.tests if not t.passed])
     if case.note:
@@ -137,7 +137,7 @@ def test_leaving_out_lessons_changes_no_grade(tmp_path):
     whole = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=2,
                          whole_notebook=True)
     for c, w in zip(cut.results, whole.results, strict=True):
-        assert (c.student_id, c.status, c.score) == (w.student_id, w.status, w.score)
+        assert (c.student_id, c.status_text, c.score) == (w.student_id, w.status_text, w.score)
         assert [(t.grade_id, t.points) for t in c.tests] == \
             [(t.grade_id, t.points) for t in w.tests], c.student_id
     scores = {r.student_id: r.score for r in cut.results}
@@ -157,7 +157,7 @@ def test_the_notebook_time_limit(tmp_path):
     (tmp_path / "slow.ipynb").write_bytes(corpus.dump(nb))
     result = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=1,
                           limits=Limits(cell_timeout=120, notebook_timeout=30)).results[0]
-    assert result.status == "timeout: the notebook ran longer than 30 s"
+    assert result.status_text == "timeout: the notebook ran longer than 30 s"
     assert result.score == corpus.BEFORE_Q05
 
 
@@ -194,8 +194,8 @@ def test_intake_reads_lms_names_nbgrader_layout_and_plain_names(tmp_path):
     entries = {e.student_id: e for e in collect(tmp_path, chapter="ch01_keras_api",
                                                 chapters=CHAPTERS)}
     assert set(entries) == {"4711", "4712", "s123", "alice", "bob"}
-    assert all(not entries[s].status for s in ("4711", "4712", "s123", "alice"))
-    assert entries["bob"].status.startswith("wrong chapter: filed under ch02_sequential")
+    assert all(entries[s].status is None for s in ("4711", "4712", "s123", "alice"))
+    assert entries["bob"].status_text.startswith("wrong chapter: filed under ch02_sequential")
 
 
 @pytest.mark.fast
@@ -212,10 +212,10 @@ def test_intake_reads_a_zip_and_keeps_every_file(tmp_path):
     by_file = {e.filename: e for e in entries}
     assert set(by_file) == {"export/ann_11_1_hw.ipynb", "export/ann_11_2_hw.ipynb",
                             "export/ben_12_3_notes.pdf"}
-    assert by_file["export/ann_11_2_hw.ipynb"].status == ""
-    assert by_file["export/ann_11_1_hw.ipynb"].status.startswith(
+    assert by_file["export/ann_11_2_hw.ipynb"].status is None
+    assert by_file["export/ann_11_1_hw.ipynb"].status_text.startswith(
         "duplicate: export/ann_11_2_hw.ipynb")
-    assert by_file["export/ben_12_3_notes.pdf"].status.startswith("skipped: ")
+    assert by_file["export/ben_12_3_notes.pdf"].status_text.startswith("skipped: ")
 
 
 @pytest.mark.fast
@@ -238,7 +238,7 @@ def test_no_kernel_outlives_its_submission(finished, warm):
                      sandbox=SandboxPolicy(warm=warm))
     result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
                               chapter=corpus.CHAPTER, key=corpus.KEY, limits=limits)
-    assert result.status.startswith("graded" if finished else "timeout"), result.status
+    assert result.status_text.startswith("graded" if finished else "timeout"), result.status_text
     left = {pid: _comm(pid) for pid in _live_descendants() - before}
     assert not left, left
 

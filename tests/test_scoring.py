@@ -25,7 +25,7 @@ from autograder.messages import (
     possible_messages,
     student_status,
 )
-from autograder.results import CellEnd, CellRun, Outcome, Stop
+from autograder.results import CellEnd, CellRun, Outcome, Status, Stop
 
 pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
@@ -81,7 +81,7 @@ def _score(cells: dict[str, CellRun | None], ended_early: Stop | None = None,
             plan.nb.cells[index].execution_count = index + 1
         if cells.get(gid) is not None:
             runs[index] = cells[gid]
-    report = RunReport("complete", False, runs, ended_early)
+    report = RunReport(Status.GRADED, "", False, runs, ended_early)
     scored = score(plan, KEY, report, LIMITS)
     return {o.grade_id: o for o in scored.outcomes}
 
@@ -176,7 +176,7 @@ def test_a_failed_check_of_a_stub_answer_is_not_answered():
     runs = {i: CellRun(CellEnd.COMPLETED) for i in range(len(plan.nb.cells))}
     runs[tests["ex1-check"]] = CellRun(CellEnd.RAISED, ename="NameError", evalue="x")
     runs[tests["ex2-check"]] = CellRun(CellEnd.RAISED, ename="AssertionError", evalue="")
-    out = {o.grade_id: o for o in score(plan, KEY, RunReport("complete", False, runs),
+    out = {o.grade_id: o for o in score(plan, KEY, RunReport(Status.GRADED, "", False, runs),
                                         LIMITS).outcomes}
     assert (out["ex1-check"].outcome, out["ex1-check"].message) == (Outcome.NOT_ANSWERED,
                                                                     NOT_ANSWERED)
@@ -209,6 +209,8 @@ def test_the_kernel_only_chooses_among_fixed_words(ename, evalue, shown):
 
 
 def test_a_flagged_status_does_not_name_what_was_found():
-    status = "flagged for review: 'answer_LEAK' claims to equal anything"
-    assert "LEAK" not in student_status(status)
-    assert student_status("graded") == "graded"
+    detail = "'answer_LEAK' claims to equal anything"
+    assert "LEAK" not in student_status(Status.FLAGGED, detail)
+    assert student_status(Status.GRADED) == "graded"
+    assert student_status(Status.TIMEOUT, "the notebook ran longer than 9 s") == \
+        "timeout: the notebook ran longer than 9 s"

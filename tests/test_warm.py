@@ -17,6 +17,7 @@ from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
 from autograder.isolation import protocol, warm, zygote
 from autograder.isolation.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
+from autograder.results import Status
 
 POLICY = SandboxPolicy()
 SERVER_NAMES = {"bwrap", zygote.SERVER_NAME, zygote.MONITOR_NAME, zygote.KERNEL_NAME}
@@ -79,7 +80,7 @@ def _run(server, source: str) -> tuple[str, list]:
 
 def test_a_warm_kernel_is_confined(server):
     status, outputs = _run(server, PROBE)
-    assert status == "complete", outputs
+    assert status is Status.GRADED, outputs
     facts = json.loads(outputs[0]["text"])
     assert facts["pid"] == 1  # so everything it starts dies with it
     assert all(value == 0 for value in facts["caps"].values()), facts["caps"]
@@ -99,7 +100,7 @@ def test_a_warm_kernel_is_confined(server):
 def test_the_kernel_sees_only_its_own_folder(server):
     status, outputs = _run(server, "import os\nprint(sorted(os.listdir(os.path.dirname("
                                    "os.getcwd()))), sorted(os.listdir('.')))")
-    assert status == "complete", outputs
+    assert status is Status.GRADED, outputs
     parent, own = outputs[0]["text"].split("] [")
     assert protocol.SOCKET_NAME not in parent and parent.count("grade-") == 1
     assert "asset.csv" in own
@@ -214,7 +215,7 @@ def test_what_the_sandbox_binds_below_tmp_stays_visible_and_read_only(tmp_path_f
                 "    print(lazy_module.ANSWER, 'read-only')\n"))
         finally:
             server.close()
-        assert status == "complete", outputs
+        assert status is Status.GRADED, outputs
         assert outputs[0].get("text", "").split() == ["42", "read-only"], outputs
     finally:
         shutil.rmtree(library)
