@@ -468,6 +468,7 @@ def grade_folder(
     fresh: bool = False,
     only: frozenset[str] = frozenset(),
     timestamps: Mapping[str, str] | None = None,
+    cluster: str | None = None,
 ) -> ClassResult:
     """Grade every file in ``submissions`` (a folder or a .zip), ``workers`` at a time.
     ``chapter`` is a :class:`Chapter` or a chapter's name; ``progress(done, total, failures)``
@@ -477,11 +478,13 @@ def grade_folder(
     answer key, grader and limits is not graded again (unless ``fresh``, or its student is in
     ``only``), and each new record is kept there as soon as it is made
     (:mod:`autograder.records`).  ``timestamps`` (student id -> ISO 8601 time) gives submission
-    times; otherwise a zip entry's time is used.  Every worker process, kernel and warm-kernel
-    server it started has ended when it returns."""
+    times; otherwise a zip entry's time is used.  With ``cluster`` (a Dask scheduler's address)
+    the submissions are graded there (:mod:`autograder.cluster`) instead of by local workers.
+    Every worker process, kernel and warm-kernel server it started has ended when it returns."""
     chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
     submissions = Path(submissions)
-    require_sandbox(limits.sandbox)
+    if cluster is None:  # a cluster's workers each check their own
+        require_sandbox(limits.sandbox)
     key = AnswerKey.load(chapter)
     other_keys = [AnswerKey.load(c) for c in find_chapters(layout=chapter.layout)
                   if c.name != chapter.name]
@@ -527,7 +530,11 @@ def grade_folder(
     if progress:
         progress(len(results), total, sum(not r.ok for r in results.values()))
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
-    if tasks:
+    if tasks and cluster:
+        from autograder.cluster import run_on_cluster
+
+        run_on_cluster(tasks, address=cluster, done=done)
+    elif tasks:
         with tempfile.TemporaryDirectory(prefix="autograder-run-",
                                          ignore_cleanup_errors=True) as scratch:
             run_in_pool(run_task, tasks, workers=workers, scratch=scratch, done=done)

@@ -1,7 +1,7 @@
 """Benchmark: grading a class with stock nbgrader against `python -m autograder grade`.
 
     .venv/bin/python tests/benchmark_grading.py [--submissions 40] [--workers 2]
-        [--chapter NAME ...] [--overhead] [--ceiling] [--cold] [--no-stock]
+        [--chapter NAME ...] [--overhead] [--ceiling] [--cold] [--no-stock] [--cluster]
 
 Not a timed test: it prints its figures.  For each chapter (all by default), on the same N
 submissions (a mix of complete, partly correct and untouched notebooks made from the chapter),
@@ -16,6 +16,10 @@ it measures in one run:
 The two runs of our grader must give the same grades.csv, notes aside (the script stops if
 not), and each is checked: every copy of an example notebook gets the same score, the complete
 one full marks and the untouched one 0 (a fast grader that grades wrongly would prove nothing).
+
+``--cluster`` adds the same grading on a Dask LocalCluster of 1 and W worker processes, with
+the cluster's overhead over local grading with as many workers (goal: within 10 %) and its
+scaling from 1 to W workers.
 
 ``--overhead`` adds plain execution (nbclient, W at a time, nothing else) and prints the
 grading overhead; ``--ceiling`` adds a serial plain run, which shows how much faster W notebooks
@@ -146,11 +150,38 @@ def bench_chapter(chapter, args) -> dict[str, float]:
                             "--cold-kernels")
             print(f"  the same with --cold-kernels:       {cold:7.1f} s "
                   f"(warm kernels are {cold / times['cut']:.2f}x faster)", flush=True)
+        if args.cluster:
+            bench_cluster(chapter, root, times, args.workers)
         if not args.no_stock:
             times["stock"] = run_stock(chapter, files, root)
             print(f"  stock nbgrader autograde (serial):  {times['stock']:7.1f} s", flush=True)
         same_grades(root / "results-full" / "grades.csv", root / "results" / "grades.csv")
     return times
+
+
+def bench_cluster(chapter, root: Path, times: dict[str, float], workers: int) -> None:
+    """The same submissions on a Dask LocalCluster of 1 and of ``workers`` worker processes,
+    against local grading with as many workers (the cluster's overhead per task)."""
+    import dask
+    from distributed import LocalCluster
+
+    for count in sorted({1, workers}):
+        local = times["cut"] if count == workers else run_ours(
+            chapter, root / "class", root / f"results-local-{count}", count)
+        with dask.config.set({"distributed.scheduler.allowed-failures": 2}), \
+                LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=None, memory_limit=0) as cluster:
+            out = root / f"results-cluster-{count}"
+            took = run_ours(chapter, root / "class", out, count, "--cluster",
+                            cluster.scheduler_address)
+        same_grades(root / "results" / "grades.csv", out / "grades.csv")
+        times[f"cluster-{count}"] = took
+        print(f"  Dask LocalCluster, {count} worker(s):     {took:7.1f} s (local --workers "
+              f"{count}: {local:.1f} s; cluster overhead {100 * (took / local - 1):+.1f} %)",
+              flush=True)
+    if workers > 1:
+        print(f"  cluster scaling, 1 -> {workers} workers:     "
+              f"{times['cluster-1'] / times[f'cluster-{workers}']:.2f}x", flush=True)
 
 
 def same_grades(full_csv: Path, cut_csv: Path) -> None:
@@ -176,6 +207,8 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true",
                         help="also grade with --cold-kernels (no warm kernel server)")
     parser.add_argument("--no-stock", action="store_true", help="skip stock nbgrader")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also grade on a Dask LocalCluster of 1 and W worker processes")
     args = parser.parse_args()
     chapters = [get_chapter(name) for name in args.chapter] if args.chapter else find_chapters()
     figures = {chapter.name: bench_chapter(chapter, args) for chapter in chapters}

@@ -112,3 +112,20 @@ def graded_whole(graded, tmp_path_factory) -> dict[str, ClassResult]:
         runs[name] = grade_folder(chapter=run.chapter, submissions=folder, workers=2,
                                   whole_notebook=True)
     return runs
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A Dask cluster on this machine: two worker processes of one thread, loopback only.  A
+    task may end its worker twice before the scheduler gives it up (Dask's default: 3)."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None, memory_limit=0,
+                               silence_logs=logging.ERROR)
+    yield cluster
+    cluster.close()

@@ -48,7 +48,9 @@ def listener():
 
 
 @pytest.fixture(scope="session")
-def corpus_run(tmp_path_factory, listener):
+def corpus_run(tmp_path_factory, listener, dask_cluster):
+    """Every case graded on a Dask LocalCluster's two workers (the cluster path runs the same
+    grading as local workers: test_parallel_grades_equal_serial_grades compares them)."""
     folder = tmp_path_factory.mktemp("corpus")
     secret = tmp_path_factory.mktemp("instructor-files") / "gradebook.db"
     secret.write_text("not for students")
@@ -57,8 +59,8 @@ def corpus_run(tmp_path_factory, listener):
     cases = {c.name: c for c in corpus.cases(port=listener, marker=MARKER, hidden_paths=hidden)}
     for case in cases.values():
         (folder / f"{case.name}.ipynb").write_bytes(case.build())
-    result = grade_folder(chapter=corpus.CHAPTER, submissions=folder, workers=2,
-                          limits=CORPUS_LIMITS)
+    result = grade_folder(chapter=corpus.CHAPTER, submissions=folder, limits=CORPUS_LIMITS,
+                          cluster=dask_cluster.scheduler_address)
     return cases, {r.student_id: r for r in result.results}, result, folder
 
 
@@ -112,8 +114,9 @@ def test_feedback_holds_only_words_the_grader_or_the_instructor_wrote(corpus_run
 
 
 def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
-    """The corpus ran two at a time in warm kernels; one at a time in cold kernels (each started
-    from scratch in its own sandbox) gives the very same grades."""
+    """The corpus ran on a Dask cluster, two at a time in warm kernels; on this machine, one at
+    a time in cold kernels (each started from scratch in its own sandbox), and two at a time by
+    the local pool in warm kernels, the very same grades."""
     _, results, _, folder = corpus_run
     picked = ["complete-lean", "kernel-exit", "not-json", "other-chapter", "empty", "stop-loops",
               "stop-exits", "stop-exceeds-memory"]
@@ -123,9 +126,11 @@ def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
         (subset / f"{name}.ipynb").write_bytes((folder / f"{name}.ipynb").read_bytes())
     serial = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=1,
                           limits=replace(CORPUS_LIMITS, sandbox=SandboxPolicy(warm=False)))
-    for r in serial.results:
-        parallel = results[r.student_id]
-        assert replace(r, errors=(), seconds=0) == replace(parallel, errors=(), seconds=0)
+    pool = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=2,
+                        limits=CORPUS_LIMITS)
+    for local in (*serial.results, *pool.results):
+        remote = results[local.student_id]
+        assert replace(local, errors=(), seconds=0) == replace(remote, errors=(), seconds=0)
 
 
 def test_leaving_out_lessons_changes_no_grade(tmp_path):
