@@ -48,7 +48,7 @@ ON_TIME = (2026, 11, 20, 18, 0, 0)
 ON_TIME_FILES = {"lee_101_9001_ch01.ipynb": "complete", "ng_102_9002_ch01.ipynb": "untouched",
                  "ode_103_9003_ch01.ipynb": "partial", "park_104_9004_ch01.ipynb": "hooked"}
 LATE_FILES = {"ruiz_LATE_105_9005_ch01.ipynb": ("late-partial", (2026, 11, 22, 2, 0, 0)),
-              "sun_LATE_106_9006_ch01.ipynb": ("complete", (2026, 11, 21, 3, 0, 0))}
+              "sun_LATE_106_9006_ch01.ipynb": ("late-complete", (2026, 11, 21, 3, 0, 0))}
 CANVAS_ROSTER = (
     "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Chapter 1 (4410)\n"
     "    Points Possible,,,,,26\n"
@@ -74,10 +74,12 @@ def _notebooks(work: Path) -> dict[str, bytes]:
     hooked = notebook.reads(examples["complete"])
     first = next(c for c in hooked.cells if notebook.is_answer_cell(c))
     first.source = EXCEPTHOOK + first.source
-    late = notebook.reads(examples["partial"])
-    late.cells.append(nbformat.v4.new_markdown_cell("Handed in late."))
-    return {**examples, "hooked": notebook.dumps(hooked).encode(),
-            "late-partial": notebook.dumps(late).encode()}
+    late = {}
+    for kind in ("partial", "complete"):  # other bytes than the on-time files
+        nb = notebook.reads(examples[kind])
+        nb.cells.append(nbformat.v4.new_markdown_cell("Handed in late, sorry."))
+        late[f"late-{kind}"] = notebook.dumps(nb).encode()
+    return {**examples, "hooked": notebook.dumps(hooked).encode(), **late}
 
 
 def _zip(path: Path, files: dict[str, tuple[bytes, tuple]]) -> Path:
@@ -115,8 +117,8 @@ def run_term(work: Path, *, say=print, workers: int = 2) -> Term:
     _run(term, "clear", ["review", str(results), "--clear", "104", "--reason",
                          "the hook only silenced tracebacks; answers are the student's own"],
          say=say)
-    _run(term, "set", ["review", str(results), "--set", "103", "q01-check=0", "--reason",
-                       "answer copied from a classmate (admitted)"], say=say)
+    _run(term, "set", ["review", str(results), "--set", "103", "q01-check=1", "--reason",
+                       "regrade request: the question's wording allowed this answer"], say=say)
     second = _zip(work / "export-2.zip", {
         **{name: (nbs[kind], ON_TIME) for name, kind in ON_TIME_FILES.items()},
         **{name: (nbs[kind], when) for name, (kind, when) in LATE_FILES.items()}})

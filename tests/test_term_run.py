@@ -25,7 +25,7 @@ def term(tmp_path_factory):
 def test_the_flag_waits_for_review_and_clearing_it_gives_the_grader_s_score(term):
     work, t = term
     assert "- 104 (park_104_9004_ch01.ipynb): flagged for review" in t.said["review"]
-    assert "excepthook" in t.said["review"]
+    assert "replaces the exception hook" in t.said["review"]
     assert f"flag cleared; scores {FULL:g}" in t.said["clear"]
     row = grades(work / "results" / "grades.csv")["104"]
     assert (float(row["score"]), float(row["auto_score"])) == (FULL, 0)
@@ -39,9 +39,8 @@ def test_late_files_alone_are_graded_and_the_decisions_hold(term):
     rows = grades(work / "results" / "grades.csv")
     assert set(rows) == {"101", "102", "103", "104", "105", "106"}
     assert float(rows["104"]["score"]) == FULL  # cleared before the regrade, still cleared
-    assert rows["103"]["q01-check"] == "0" and "set q01-check=0" in rows["103"]["override"]
-    assert float(rows["103"]["raw_score"]) == float(rows["103"]["auto_score"]) - \
-        KEY.tests["q01-check"].max_points
+    assert rows["103"]["q01-check"] == "1" and "set q01-check=1" in rows["103"]["override"]
+    assert float(rows["103"]["raw_score"]) == float(rows["103"]["auto_score"]) + 1
 
 
 def test_a_late_penalty_follows_the_policy(term):
@@ -55,7 +54,7 @@ def test_a_late_penalty_follows_the_policy(term):
     assert float(late_partial["score"]) == round(float(late_partial["raw_score"]) * 0.8, 2)
     assert len(LATE_FILES) == 2
     page = (work / "results" / "feedback" / "106.html").read_text()
-    assert "3 hours after the due time" in page and "10 % deducted" in page
+    assert "3.02 hours after the due time" in page and "10 % deducted" in page
 
 
 def test_the_exports_list_every_roster_student_once_with_their_grade(term):
