@@ -46,6 +46,10 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, workers: int | No
         raise CourseError(f"submissions folder not found: {submissions}")
     if cluster is None:
         require_sandbox(limits.sandbox)
+    else:
+        from autograder.cluster import check_reachable
+
+        check_reachable(cluster)
     if not limits.sandbox.enabled:
         print("warning: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "your rights and can read your files", file=sys.stderr)

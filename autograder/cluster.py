@@ -4,8 +4,9 @@
 :class:`~autograder.grade.GradingTask` to an existing cluster instead of the local pool
 (:mod:`autograder.pool`).  Nothing relies on a shared file system:
 
-* what every task shares (the answer key, the chapter's assets, the limits) is scattered to the
-  workers once; each task carries only its submission's bytes and names;
+* what every task shares (the answer key, the chapter's assets, the limits) is sent once, as a
+  task of its own that the workers fetch from each other (and that the scheduler makes again if
+  every copy dies with its worker); each task carries only its submission's bytes and names;
 * the result comes back as the same :class:`~autograder.results.SubmissionResult` a local run
   makes, and the caller keeps it (records, cache) exactly as it does for a local run.
 
@@ -66,15 +67,20 @@ def grade_on_worker(shared: Shared, own: Own) -> SubmissionResult:
                                     shared.whole_notebook))
 
 
-def _connect(address: str):
+def _connect(address: str, *, timeout: str = "20s"):
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - dask is a dependency of the course
         raise CourseError("--cluster needs dask.distributed (pip install distributed)") from None
     try:
-        return Client(address, timeout="20s", set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as err:
         raise CourseError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+
+
+def check_reachable(address: str) -> None:
+    """Fail with one line, before any grading starts, when no scheduler answers at ``address``."""
+    _connect(address, timeout="10s").close()
 
 
 def crashed(task, tries: str) -> SubmissionResult:
@@ -105,15 +111,18 @@ def run_on_cluster(tasks: Mapping[int, object], *, address: str,
     client = _connect(address)
     try:
         first = next(iter(tasks.values()))
-        shared = client.scatter(Shared(first.key, first.assets, first.limits,
-                                       first.other_chapters, first.whole_notebook),
-                                broadcast=True, hash=False)
+        # Sent once, as a task of its own rather than scattered data: a worker that needs it
+        # fetches it from another, and if every copy dies with its worker, the scheduler makes
+        # it again (scattered data would be lost, and every task needing it cancelled).
+        shared = client.submit(_same, Shared(first.key, first.assets, first.limits,
+                                             first.other_chapters, first.whole_notebook),
+                               pure=False, key="shared-class-files")
         futures = {client.submit(work, shared,
                                  Own(t.student_id, t.submission, t.filename),
                                  pure=False, key=f"grade-{index}-{t.student_id[:40]}"): index
                    for index, t in tasks.items()}
         delivered: set[int] = set()
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             index = futures[future]
             if index in delivered:
                 continue
@@ -126,6 +135,10 @@ def run_on_cluster(tasks: Mapping[int, object], *, address: str,
             done(index, result)
     finally:
         client.close()
+
+
+def _same(shared: Shared) -> Shared:
+    return shared
 
 
 def _allowed_failures(dask_scheduler) -> int:
