@@ -17,7 +17,6 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 FIELD = "…"  # what stands for a value an f-string message would have shown
@@ -94,11 +93,3 @@ def possible_messages(visible_source: str) -> frozenset[str]:
     return frozenset({NO_MESSAGE, MISSING_NAME, NOT_ANSWERED, RAISED_OTHER,
                       *(RAISED.format(ename=e) for e in BUILTIN_ERRORS),
                       *(f"failed: {m.text}" for m in check_messages(visible_source))})
-
-
-def student_status(status: StrEnum, detail: str = "") -> str:
-    """A submission's status as its student reads it: a flagged submission's findings can name
-    the student's own variables, so the page says only that a person will look."""
-    if status.value.startswith("flagged"):
-        return "flagged for review: an instructor will look at this submission"
-    return f"{status.value}: {detail}" if detail else status.value

@@ -15,8 +15,7 @@ from autograder import records, term
 from autograder.feedback import FeedbackPolicy, load_policy, shown_message
 from autograder.grade import ClassResult, SubmissionResult
 from autograder.late import LatePolicy
-from autograder.messages import student_status
-from autograder.results import NOT_RUN, Status
+from autograder.results import NOT_RUN, Status, student_status
 from autograder.term import Settled
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "flags", "notes",
@@ -62,6 +61,8 @@ def write_grades_csv(graded: Graded, path: Path) -> Path:
 
 def _status_cell(s: Settled) -> str:
     text = s.result.status_text
+    if s.late is not None and s.late.late_hours is None and s.result.late_marker:
+        text += "; late by an unknown amount (marked LATE, no submission time)"
     return f"{text} (cleared on review)" if s.cleared else text
 
 

@@ -180,6 +180,15 @@ def status_text(status: Status, detail: str = "") -> str:
     return f"{status.value}: {detail}" if detail else status.value
 
 
+FLAGGED_FOR_STUDENT = "flagged for review: an instructor will look at this submission"
+
+
+def student_status(status: Status, detail: str = "") -> str:
+    """A status as its student reads it: a flagged submission's findings can name the student's
+    own variables, so the page says only that a person will look."""
+    return FLAGGED_FOR_STUDENT if status is Status.FLAGGED else status_text(status, detail)
+
+
 @dataclass(frozen=True)
 class SubmissionResult:
     """Everything grading found out about one submission (a record: :mod:`autograder.records`

@@ -30,16 +30,21 @@ def comparable(result):
     return replace(result, seconds=0.0, errors=())
 
 
-def test_the_cluster_grades_the_example_class_as_local_workers_do(graded, dask_cluster):
+def test_the_cluster_grades_the_example_class_as_local_workers_do(graded, dask_cluster,
+                                                                   tmp_path):
     local = graded[CHAPTER.name]
     seen: list[tuple[int, int, int]] = []
     remote = grade_folder(chapter=CHAPTER, submissions=local.folder,
-                          cluster=dask_cluster.scheduler_address,
+                          cluster=dask_cluster.scheduler_address, cache=tmp_path,
                           progress=lambda *state: seen.append(state))
     assert [comparable(r) for r in remote.results] == [comparable(r) for r in local.result.results]
     total = len(local.result.results)
     assert seen[0] == (0, total, 0) and seen[-1][:2] == (total, total)
     assert [s[0] for s in seen] == list(range(total + 1))  # one step per submission
+    # the cache works with a cluster as it does locally: a rerun grades nothing
+    again = grade_folder(chapter=CHAPTER, submissions=local.folder,
+                         cluster=dask_cluster.scheduler_address, cache=tmp_path, progress=None)
+    assert again.reused == total and again.results == remote.results
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_grades_once(graded, dask_cluster, tmp_path):

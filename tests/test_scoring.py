@@ -23,9 +23,8 @@ from autograder.messages import (
     NOT_ANSWERED,
     failure_message,
     possible_messages,
-    student_status,
 )
-from autograder.results import CellEnd, CellRun, Outcome, Status, Stop
+from autograder.results import CellEnd, CellRun, Outcome, Status, Stop, student_status
 
 pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 

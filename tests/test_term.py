@@ -142,6 +142,15 @@ def test_a_late_penalty_comes_after_the_decisions():
     assert marked.score == 1 and marked.late.late_hours is None and term.waiting([marked])
 
 
+def test_a_file_marked_late_with_no_time_says_so_in_its_status(tmp_path):
+    out = tmp_path / "r"
+    term.save_late_policy(out, make_policy(due="2026-11-20T12:00Z", late="10", extensions=None))
+    reports.write_all(klass(result("cai", late_marker=True)), out)
+    row = rows(out / "grades.csv")["cai"]
+    assert row["status"] == "graded; late by an unknown amount (marked LATE, no submission time)"
+    assert (row["score"], row["penalty"], row["late_hours"]) == ("4", "0", "")
+
+
 # --- review from the command line -----------------------------------------------------------
 
 def test_review_lists_flagged_and_stopped_work_and_nothing_else(folder, capsys):
