@@ -31,9 +31,12 @@ def _cmd_release(args: argparse.Namespace) -> int:
         release.check_in_sync()
         print("notebooks/ is in sync with source/")
         return 0
-    written = release.release_all()
+    if args.mode == "assessed" and args.out is None:
+        raise CourseError("an assessed release needs --out FOLDER (notebooks/ holds the practice "
+                          "release)")
+    written = release.release_all(dest=args.out, mode=args.mode)
     for path in written:
-        print(f"released {path.relative_to(REPO_ROOT)}")
+        print(f"released {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
     return 0
 
 
@@ -245,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="generate notebooks/ from source/ with nbgrader")
     p.add_argument("--check", action="store_true",
                    help="change nothing; fail if notebooks/ differs from a fresh release")
+    p.add_argument("--mode", choices=release.MODES, default="practice",
+                   help="practice: instant correct / not yet on practice questions (self-study, "
+                   "Colab; what notebooks/ holds); assessed: without it, for graded work")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the folder to release into (default: notebooks/; required with "
+                   "--mode assessed)")
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("grade", help="grade a folder or .zip of submitted notebooks")

@@ -8,6 +8,11 @@ the student notebooks.  Two course-specific steps follow it:
 * answer cells and test cells are tagged ``raises-exception``, so nbval accepts the
   ``NotImplementedError`` of an unanswered stub and the failing tests below it (and nothing else);
 * every notebook is written in the canonical form of :mod:`autograder.notebook`.
+
+Two modes: ``practice`` (the default, what ``notebooks/`` holds) keeps each practice question's
+``self_check`` call, which says "correct" or "not yet" at once, for self-study and Colab;
+``assessed`` leaves those calls out, so a graded question's point cannot be found by trying each
+option in turn; its checks still test the answer's form.  Grading accepts both.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import filecmp
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,9 +34,21 @@ from autograder.course import Chapter, CourseLayout, find_chapters
 from autograder.errors import CourseError, NotInSyncError
 
 STUB_ERROR_TAG = "raises-exception"
+MODES = ("practice", "assessed")
+SELF_CHECK_CALL = re.compile(r"^[ \t]*self_check\(.*\)[ \t]*\n?", re.M)
 
 
-def _nbgrader_generate(chapter: Chapter, workdir: Path) -> Path:
+def _without_self_checks(path: Path) -> None:
+    """Drop every check cell's ``self_check(...)`` call from the instructor notebook at ``path``
+    (a throwaway copy), before nbgrader releases it, so nbgrader's checksums match the cells."""
+    nb = notebook.read(path)
+    for cell in nb.cells:
+        if notebook.is_test_cell(cell):
+            cell.source = SELF_CHECK_CALL.sub("", cell.source)
+    notebook.write(nb, path)
+
+
+def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     """Run nbgrader's generate_assignment on a copy of the chapter; return its release folder."""
     # nbgrader runs the `alembic` command of its own environment to set up the gradebook; it
     # must be found even when the virtual environment is used without being activated.
@@ -39,6 +57,8 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path) -> Path:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     course = workdir / "course"
     shutil.copytree(chapter.instructor_notebook.parent, course / "source" / chapter.name)
+    if mode == "assessed":
+        _without_self_checks(course / "source" / chapter.name / chapter.instructor_notebook.name)
     config = Config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
@@ -71,11 +91,13 @@ def _mark_student_notebook(nb):
 NOT_RELEASED = frozenset({"grading.toml"})
 
 
-def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
+def release_chapter(chapter: Chapter, *, dest: Path, mode: str = "practice") -> list[Path]:
     """Release one chapter into ``dest/<chapter>/``, replacing what was there; list the files."""
+    if mode not in MODES:
+        raise CourseError(f"unknown release mode {mode!r}: use one of {', '.join(MODES)}")
     out_dir = dest / chapter.name
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
-        released = _nbgrader_generate(chapter, Path(tmp))
+        released = _nbgrader_generate(chapter, Path(tmp), mode=mode)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True)
@@ -93,15 +115,17 @@ def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
     return written
 
 
-def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = None) -> list[Path]:
-    """Release every chapter of ``source/`` into ``dest`` (default: the course's ``notebooks/``)."""
+def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = None,
+                mode: str = "practice") -> list[Path]:
+    """Release every chapter of ``source/`` into ``dest`` (default: the course's ``notebooks/``,
+    which holds the practice release)."""
     dest = layout.notebooks if dest is None else dest
     chapters = find_chapters(layout=layout)
     if not chapters:
         raise CourseError(f"no chapters found in {layout.source}")
     written: list[Path] = []
     for chapter in chapters:
-        written += release_chapter(chapter, dest=dest)
+        written += release_chapter(chapter, dest=dest, mode=mode)
     return written
 
 

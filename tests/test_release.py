@@ -64,3 +64,52 @@ def test_student_notebook_marks_the_cells_that_may_raise(chapter):
         may_raise = release.STUB_ERROR_TAG in notebook.tags(cell)
         assert may_raise == (notebook.is_answer_cell(cell) or notebook.is_test_cell(cell))
         assert notebook.CHECK_OUTPUT_TAG not in notebook.tags(cell)
+
+
+def test_an_assessed_release_has_no_instant_answers_and_grades_the_same(tmp_path):
+    """`release --mode assessed`: no practice question says "correct" (no self-check digest in
+    any cell), its checks still test the form, nbgrader's checksums still match the cells, and a
+    completed assessed notebook earns full marks from the grader, like a practice one."""
+    import subprocess
+    import sys
+
+    from nbgrader.utils import compute_checksum
+
+    from autograder.course import REPO_ROOT, get_chapter
+    from autograder.grade import grade_folder
+
+    out = tmp_path / "assessed"
+    subprocess.run([sys.executable, "-m", "autograder", "release", "--mode", "assessed",
+                    "--out", str(out)], cwd=REPO_ROOT, check=True, capture_output=True)
+    for chapter in CHAPTERS:
+        practice = notebook.read(chapter.student_notebook)
+        assessed = notebook.read(out / chapter.name / chapter.student_notebook.name)
+        assert sum("self_check(" in c.source for c in practice.cells if notebook.is_test_cell(c))
+        checks = [c for c in assessed.cells if notebook.is_test_cell(c)]
+        assert checks and not any("self_check(" in c.source for c in checks)
+        assert all("assert " in c.source for c in checks)  # the form checks stay
+        for cell in assessed.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if "checksum" in meta:
+                assert compute_checksum(cell) == meta["checksum"], notebook.grade_id(cell)
+    chapter = get_chapter("ch01_keras_api")
+    key = AnswerKey.load(chapter)
+    nb = notebook.read(out / chapter.name / chapter.student_notebook.name)
+    for cell in nb.cells:
+        if notebook.is_answer_cell(cell):
+            cell.source = key.answers[notebook.grade_id(cell)]
+    (tmp_path / "class").mkdir()
+    notebook.write(nb, tmp_path / "class" / "assessed-complete.ipynb")
+    result = grade_folder(chapter=chapter, submissions=tmp_path / "class", workers=1)
+    assert [r.score for r in result.results] == [key.max_score]
+
+
+def test_an_assessed_release_needs_a_folder_of_its_own():
+    import subprocess
+    import sys
+
+    from autograder.course import REPO_ROOT
+
+    run = subprocess.run([sys.executable, "-m", "autograder", "release", "--mode", "assessed"],
+                         cwd=REPO_ROOT, capture_output=True, text=True)
+    assert run.returncode != 0 and "needs --out" in run.stderr and "Traceback" not in run.stderr
