@@ -73,6 +73,8 @@ def test_the_model_answer_passes_with_every_seed(chapter, key, test):
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, run.stderr[-2000:]
     rows = json.loads(lines[-1][len("RESULT "):])
+    failed = [(row["seed"], row["error"]) for row in rows if row["error"]]
+    assert not failed, failed
     margins = {}
     for name, op, limit in thresholds:
         values = [row["values"][name] for row in rows if name in row["values"]]
@@ -80,6 +82,4 @@ def test_the_model_answer_passes_with_every_seed(chapter, key, test):
                                             else limit - max(values))
     print(f"\n{chapter.name} {test.grade_id}: smallest margin over {SEEDS} seeds:",
           {k: round(v, 4) for k, v in margins.items()})
-    failed = [(row["seed"], row["error"]) for row in rows if row["error"]]
-    assert not failed, failed
     assert len(rows) == SEEDS and all(m > 0 for m in margins.values()), margins
