@@ -61,7 +61,7 @@ def graded_variants(request, tmp_path_factory):
     subprocess.run([sys.executable, "-m", "autograder", "grade", chapter.name,
                     str(folder / "class"), "--out", str(out), "--workers", "2"],
                    cwd=REPO_ROOT, check=True, capture_output=True, text=True)
-    results = {r.student_id: r for r in read_records(out / "records")}
+    results = {r.student_id: r for r in read_records(out)}
     return chapter, key, plans, results
 
 
