@@ -20,10 +20,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+from nbformat import NotebookNode
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
-from autograder import notebook
+from autograder import check, notebook
 from autograder.course import Chapter, CourseLayout, find_chapters
 from autograder.errors import CourseError, NotInSyncError
 
@@ -51,6 +53,40 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path) -> Path:
             f"{result.get('log', '')}"
         )
     return course / "release" / chapter.name
+
+
+CHECK_HEADING = ("## Check my notebook\n\nBefore you hand in, save the notebook and run the cell "
+                 "below. It runs a copy of your notebook from the top in a fresh kernel and lists "
+                 "every answer still missing, every visible check that fails, and every cell that "
+                 "only worked because of something you ran earlier. It changes nothing here.")
+
+
+def check_cell_source(*, chapter: str, hidden_checks: int) -> str:
+    """The last cell of a student notebook: :mod:`autograder.check`'s own source, with the
+    chapter's name and its count of hidden checks filled in, then the call that runs it."""
+    source = Path(check.__file__).read_text(encoding="utf-8")
+    for name, value in (("_CHAPTER", repr(chapter)), ("_HIDDEN_CHECKS", str(hidden_checks))):
+        old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
+        source = source.replace(old, f"{name} = {value}", 1)
+    guard = source.index('if __name__ == "__main__"')
+    title = "# @title Check my notebook (run this before you hand in)\n"  # Colab's form title
+    return title + source[:guard].rstrip() + "\n\n\n_check_my_notebook()\n"
+
+
+def hidden_checks(instructor: NotebookNode) -> int:
+    """How many check cells of the instructor notebook have hidden tests."""
+    return sum(1 for cell in instructor.cells
+               if notebook.is_test_cell(cell) and "### BEGIN HIDDEN TESTS" in cell.source)
+
+
+def _add_check_cell(nb, *, chapter: str, hidden: int):
+    heading = nbformat.v4.new_markdown_cell(CHECK_HEADING)
+    code = nbformat.v4.new_code_cell(check_cell_source(chapter=chapter, hidden_checks=hidden))
+    code.metadata["tags"] = [check.TAG, "nbval-skip"]
+    code.metadata["jupyter"] = {"source_hidden": True}  # JupyterLab shows it collapsed
+    code.metadata["cellView"] = "form"  # and Colab as a form with its title
+    nb.cells += [heading, code]
+    return nb
 
 
 def _mark_student_notebook(nb):
@@ -86,7 +122,10 @@ def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
             target = out_dir / src.relative_to(released)
             target.parent.mkdir(parents=True, exist_ok=True)
             if src.suffix == ".ipynb":
-                notebook.write(_mark_student_notebook(notebook.read(src)), target)
+                marked = _mark_student_notebook(notebook.read(src))
+                hidden = hidden_checks(notebook.read(chapter.instructor_notebook))
+                notebook.write(_add_check_cell(marked, chapter=chapter.name, hidden=hidden),
+                               target)
             else:
                 shutil.copy2(src, target)
             written.append(target)
