@@ -15,6 +15,7 @@ from __future__ import annotations
 import filecmp
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
 from autograder import check, notebook
-from autograder.course import Chapter, CourseLayout, find_chapters
+from autograder.course import Chapter, CourseLayout, colab_badge, find_chapters
 from autograder.errors import CourseError, NotInSyncError
 
 STUB_ERROR_TAG = "raises-exception"
@@ -89,6 +90,27 @@ def _add_check_cell(nb, *, chapter: str, hidden: int):
     return nb
 
 
+BADGE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
+
+
+def _add_badge(nb, chapter: Chapter):
+    """The student notebook opens with its "Open in Colab" badge (above the title)."""
+    first = nb.cells[0]
+    if first.cell_type == "markdown" and not BADGE.search(first.source):
+        first.source = f"{colab_badge(chapter)}\n\n{first.source}"
+    return nb
+
+
+def readme_with_badges(text: str, chapters: list[Chapter]) -> str:
+    """The README with each chapter's Colab badge written from ``[tool.course]``."""
+    by_notebook = {c.student_notebook.name: c for c in chapters}
+
+    def rewrite(match: re.Match) -> str:
+        chapter = by_notebook.get(match["url"].rsplit("/", 1)[-1])
+        return colab_badge(chapter) if chapter else match[0]
+    return BADGE.sub(rewrite, text)
+
+
 def _mark_student_notebook(nb):
     """Tag cells that may raise in an unanswered notebook; drop output checks (no outputs)."""
     for cell in nb.cells:
@@ -122,7 +144,7 @@ def release_chapter(chapter: Chapter, *, dest: Path) -> list[Path]:
             target = out_dir / src.relative_to(released)
             target.parent.mkdir(parents=True, exist_ok=True)
             if src.suffix == ".ipynb":
-                marked = _mark_student_notebook(notebook.read(src))
+                marked = _add_badge(_mark_student_notebook(notebook.read(src)), chapter)
                 hidden = hidden_checks(notebook.read(chapter.instructor_notebook))
                 notebook.write(_add_check_cell(marked, chapter=chapter.name, hidden=hidden),
                                target)
@@ -141,6 +163,12 @@ def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = No
     written: list[Path] = []
     for chapter in chapters:
         written += release_chapter(chapter, dest=dest)
+    readme = layout.root / "README.md"
+    if dest == layout.notebooks and readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        if readme_with_badges(text, chapters) != text:
+            readme.write_text(readme_with_badges(text, chapters), encoding="utf-8")
+            written.append(readme)
     return written
 
 
@@ -165,6 +193,11 @@ def out_of_sync(*, layout: CourseLayout = CourseLayout()) -> list[str]:
         for rel in sorted(fresh_files & have_files):
             if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
                 problems.append(f"differs from a fresh release: notebooks/{rel}")
+        readme = layout.root / "README.md"
+        if readme.is_file():
+            text = readme.read_text(encoding="utf-8")
+            if readme_with_badges(text, find_chapters(layout=layout)) != text:
+                problems.append("README.md: Colab badges not written from [tool.course]")
         return problems
 
 
