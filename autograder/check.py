@@ -61,7 +61,7 @@ def _run_from_the_top(nb: dict, folder: str) -> tuple[list[dict], float, bool]:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    node = nbformat.from_dict(_json.loads(_json.dumps(nb)))
+    node = nbformat.reads(_json.dumps(nb), as_version=4)  # joins sources kept as lists
     node.cells = [c for c in node.cells if TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in node.cells:
         if cell.cell_type == "code":
@@ -99,6 +99,7 @@ def _check(nb: dict, *, name: str = "your notebook", run: bool = True,
     answer_of = {}
     last_answer = None
     failing, broken, heading, number = [], [], "", 0
+    raised: set[str] = set()  # answer cells that raised something other than the stub
     for cell in ran:
         if cell.cell_type == "markdown":
             heads = [ln for ln in _source(cell).splitlines() if ln.startswith("#")]
@@ -117,10 +118,13 @@ def _check(nb: dict, *, name: str = "your notebook", run: bool = True,
             if meta.get("grade") and _said_not_yet(cell):
                 failing.append((_item(gid), "not yet: the answer does not match (self-check)"))
             continue
-        if gid in stubs or answer_of.get(gid) in stubs:
-            continue  # not answered yet: already listed
+        if gid in stubs or answer_of.get(gid) in stubs | raised:
+            continue  # not answered yet (already listed), or its answer cell raised (listed)
+        if meta.get("solution"):
+            raised.add(gid)
         words = f"{error.get('ename', 'Error')}: {_first_line(error.get('evalue', ''))}"
-        if meta.get("grade") and not meta.get("solution"):
+        # A check that fails says so; one that cannot find a name needs something missing.
+        if meta.get("grade") and not meta.get("solution") and error.get("ename") != "NameError":
             failing.append((_item(gid), _first_line(error.get("evalue", "")) or words
                             if error.get("ename") == "AssertionError" else words))
         else:

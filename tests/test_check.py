@@ -110,7 +110,7 @@ def test_a_cell_that_needs_a_deleted_cell_is_caught():
         nbformat.v4.new_markdown_cell("## Data"),
         nbformat.v4.new_code_cell("scale = 2"),
         nbformat.v4.new_markdown_cell("## Exercise 1"),
-        _answer("ex1-double-answer", "def double(x):\n    return x * scale\n"),
+        _answer("ex1-double-answer", "factor = scale\n\n\ndef double(x):\n    return x * factor\n"),
         _test("ex1-double-check", "assert double(2) == 4, 'double(2) should be 4'"),
         _answer("ex2-half-answer", "# YOUR CODE HERE\nraise NotImplementedError()"),
         _test("ex2-half-check", "assert half(4) == 2, 'half(4) should be 2'"),
@@ -122,11 +122,12 @@ def test_a_cell_that_needs_a_deleted_cell_is_caught():
     assert whole.failing == (("ex3-triple", "triple(1) should be 3"),)
     del nb.cells[1]  # the student deleted the cell that sets `scale`
     report = check._check(json.loads(nbformat.writes(nb)))
-    assert report.broken == ((3, "Exercise 1", "NameError: name 'scale' is not defined"),)
+    assert report.broken == ((1, "Exercise 1", "NameError: name 'scale' is not defined"),)
+    assert report.failing == whole.failing  # the check under it is not listed again
     text = check._words(report, hidden_checks=4)
     assert "Not answered yet (1): ex2-half" in text
     assert "ex3-triple: triple(1) should be 3" in text
-    assert "code cell 3 (under \"Exercise 1\"): NameError: name 'scale' is not defined" in text
+    assert "code cell 1 (under \"Exercise 1\"): NameError: name 'scale' is not defined" in text
     assert "4 more checks run when your work is graded." in text
     assert "3 thing(s) to fix before you hand in." in text
 
