@@ -31,6 +31,7 @@ from autograder.execute import Limits
 from autograder.results import Outcome, Status, SubmissionResult, TestOutcome
 
 _one_at_a_time = threading.Lock()  # a worker's warm server grades one submission at a time
+_closing_registered: list[bool] = []
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,10 @@ def grade_on_worker(shared: Shared, own: Own) -> SubmissionResult:
     from autograder.isolation.sandbox import require_sandbox
 
     require_sandbox(shared.limits.sandbox)  # CourseError: no bubblewrap on this worker
-    atexit.register(warm.close_server)
     with _one_at_a_time:
+        if not _closing_registered:
+            atexit.register(warm.close_server)  # the worker's warm server ends with it
+            _closing_registered.append(True)
         return run_task(GradingTask(own.student_id, own.submission, shared.key, shared.assets,
                                     shared.limits, shared.other_chapters, own.filename,
                                     shared.whole_notebook))
