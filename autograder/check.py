@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json as _json
 import os as _os
+import subprocess as _subprocess
 import tempfile as _tempfile
 import time as _time
 from dataclasses import dataclass as _dataclass
@@ -71,7 +72,8 @@ def _run_from_the_top(nb: dict, folder: str) -> tuple[list[dict], float, bool]:
     started = _time.perf_counter()
     stopped = False
     try:
-        client.execute()
+        # The fresh kernel's own start-up logs (TensorFlow's) would land in this cell's output.
+        client.execute(stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
     except (CellTimeoutError, DeadKernelError):
         stopped = True
     return list(node.cells), _time.perf_counter() - started, stopped
