@@ -499,12 +499,14 @@ def grade_folder(
     results: dict[int, SubmissionResult] = {}
     tasks: dict[int, GradingTask] = {}
     cache_keys: dict[int, str] = {}
+    stamps: dict[int, dict] = {}  # when each file was handed in, as its record keeps it
     reused = 0
     for index, entry in enumerate(entries):
-        when = (timestamps or {}).get(entry.student_id, entry.submitted_at)
         task = GradingTask(entry.student_id, entry.data or b"", key, assets, limits, others,
                            entry.filename, whole_notebook)
-        stamp = {"submitted_at": when, "late_marker": entry.late_marker}
+        stamp = stamps[index] = {
+            "submitted_at": (timestamps or {}).get(entry.student_id, entry.submitted_at),
+            "late_marker": entry.late_marker}
         if entry.status:
             results[index] = replace(_not_graded(task, entry.status, entry.detail, 0.0),
                                      seconds=0.0, **stamp)
@@ -524,9 +526,7 @@ def grade_folder(
     def done(index: int, result: SubmissionResult) -> None:
         if cache is not None:
             records.store(cache, cache_keys[index], result)
-        entry = entries[index]
-        results[index] = replace(result, submitted_at=(timestamps or {}).get(
-            entry.student_id, entry.submitted_at), late_marker=entry.late_marker)
+        results[index] = replace(result, **stamps[index])
         if progress:
             progress(len(results), total, sum(not r.ok for r in results.values()))
 

@@ -30,18 +30,20 @@ def load(folder: Path) -> ClassResult:
     return ClassResult(get_chapter(results[0].assignment), results)
 
 
-def settled(folder: Path) -> reports.Graded:
-    return reports.settle_class(load(folder), folder)
+def settled(folder: Path, klass: ClassResult | None = None) -> reports.Graded:
+    """The class in ``folder`` settled by its decisions (``klass``: its records, if read)."""
+    return reports.settle_class(klass or load(folder), folder)
 
 
 def main_rows(graded: Sequence[Settled]) -> dict[str, Settled]:
     """Each student's graded row: the file that ran (not a duplicate, not a skipped file)."""
+    def rank(s: Settled) -> tuple[bool, bool]:
+        return s.result.status not in NOT_RUN, s.result.status is not Status.DUPLICATE
+
     rows: dict[str, Settled] = {}
     for s in graded:
-        rank = (s.result.status not in NOT_RUN, s.result.status is not Status.DUPLICATE)
         old = rows.get(s.result.student_id)
-        if old is None or rank > (old.result.status not in NOT_RUN,
-                                  old.result.status is not Status.DUPLICATE):
+        if old is None or rank(s) > rank(old):
             rows[s.result.student_id] = s
     return rows
 
@@ -94,7 +96,8 @@ def _row(graded: reports.Graded, student_id: str) -> Settled:
 
 def clear(folder: Path, *, student_id: str, reason: str | None) -> str:
     """Clear the flag on a student's submission: it gets the score the grader computed."""
-    graded = settled(folder)
+    klass = load(folder)
+    graded = settled(folder, klass)
     row = _row(graded, student_id)
     if row.result.status is not Status.FLAGGED:
         raise CourseError(f"{student_id}'s submission is not flagged "
@@ -103,7 +106,7 @@ def clear(folder: Path, *, student_id: str, reason: str | None) -> str:
         return f"{student_id}: already cleared"
     term.append_overrides(folder, [Override(student_id, term.CLEAR, _require_reason(reason),
                                             row.result.digest)])
-    reports.write_pages(load(folder), folder)
+    reports.write_pages(klass, folder)
     return f"{student_id}: flag cleared; scores {row.result.cleared_score:g}"
 
 
@@ -130,12 +133,13 @@ def _check_points(graded: reports.Graded, gid: str, points: float) -> None:
 def set_points(folder: Path, *, student_id: str, assignment: str, reason: str | None) -> str:
     """Set one item's points for one student."""
     gid, points = parse_assignment(assignment)
-    graded = settled(folder)
+    klass = load(folder)
+    graded = settled(folder, klass)
     _check_points(graded, gid, points)
     row = _row(graded, student_id)
     term.append_overrides(folder, [Override(student_id, term.SET, _require_reason(reason),
                                             row.result.digest, gid, points)])
-    after = reports.write_pages(load(folder), folder)
+    after = reports.write_pages(klass, folder)
     score = main_rows(after.settled)[student_id].score
     return f"{student_id}: {gid} set to {points:g}; score now {score:g}"
 
@@ -212,7 +216,8 @@ def set_group(folder: Path, *, target: str, reason: str | None) -> str:
     :func:`groups` (each student gets a row of their own in overrides.csv)."""
     left, points = parse_assignment(target)
     gid, _, number = left.rpartition(":")
-    graded = settled(folder)
+    klass = load(folder)
+    graded = settled(folder, klass)
     if not gid or not number.isdigit():
         raise CourseError(f"{target!r} is not <grade-id>:<group>=<points>, e.g. "
                           "ex2-binary-metrics-check:1=2")
@@ -224,5 +229,5 @@ def set_group(folder: Path, *, target: str, reason: str | None) -> str:
     term.append_overrides(folder, [Override(s.result.student_id, term.SET, why,
                                             s.result.digest, gid, points)
                                    for s in chosen[0].rows])
-    reports.write_pages(load(folder), folder)
+    reports.write_pages(klass, folder)
     return f"{gid}: set to {points:g} for {len(chosen[0].rows)} student(s) of group {number}"

@@ -18,7 +18,7 @@ import csv
 import getpass
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,13 +143,9 @@ def settle_all(results: Sequence[SubmissionResult], decisions: Sequence[Override
     """:func:`settle` for a class; a decision on a file that is still in the class under
     another row is not stale for the student's other rows."""
     digests = {r.digest for r in results}
-    settled = []
-    for r in results:
-        s = settle(r, decisions, policy)
-        stale = tuple(d for d in s.stale if d.submission not in digests)
-        settled.append(Settled(s.result, s.items, s.auto_score, s.raw_score, s.score, s.cleared,
-                               s.overridden, s.decisions, stale, s.late))
-    return tuple(settled)
+    settled = (settle(r, decisions, policy) for r in results)
+    return tuple(replace(s, stale=tuple(d for d in s.stale if d.submission not in digests))
+                 for s in settled)
 
 
 def waiting(settled: Sequence[Settled]) -> list[Settled]:
