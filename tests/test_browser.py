@@ -175,13 +175,27 @@ def test_nbgrader_extensions_load_and_validate_passes(browser, lab):
     page.close()
 
 
+def _select_last_code_cell(page) -> None:
+    """Click the last code cell's prompt (which selects it and shows its code), again while
+    JupyterLab is still laying the notebook out and the element found is replaced."""
+    for _ in range(10):
+        cell = page.locator(".jp-Notebook .jp-CodeCell").last
+        try:
+            cell.scroll_into_view_if_needed(timeout=10_000)
+            cell.locator(".jp-InputPrompt").click(timeout=10_000)
+            if "jp-mod-active" in (cell.get_attribute("class", timeout=10_000) or ""):
+                return
+        except playwright_api.Error:
+            pass  # detached or not yet stable: look it up again
+        page.wait_for_timeout(2_000)
+    raise AssertionError("the notebook's last cell could not be selected")
+
+
 def test_check_my_notebook_runs_in_jupyterlab(browser, lab):
     """The partial example's last cell, run in JupyterLab, finds the notebook it belongs to,
     runs it from the top in a fresh kernel and lists what is missing."""
     page = _open(browser, lab, "partial.ipynb")
-    check = page.locator(".jp-Notebook .jp-CodeCell").last
-    check.scroll_into_view_if_needed()
-    check.locator(".jp-InputPrompt").click()  # select the last cell (and show its code)
+    _select_last_code_cell(page)
     _menu(page, "Run", "Run Selected Cell")
     report = page.locator(".jp-OutputArea-output", has_text="before you hand in").last
     _wait_or_screenshot(page, report, "jupyterlab-check-my-notebook", 400_000)
