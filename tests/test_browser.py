@@ -61,6 +61,10 @@ def lab(tmp_path_factory):
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    # nbgrader's Validate runs the notebook with a 30 s limit per cell by default; a busy machine
+    # can take longer over the lessons' training cells, so give it the grader's own limit.
+    (home / "config").mkdir()
+    (home / "config" / "nbgrader_config.py").write_text("c.Execute.timeout = 300\n")
     port, token = _free_port(), secrets.token_hex(16)
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
