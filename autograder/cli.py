@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -181,6 +182,35 @@ def _check_demo(grades_csv: Path) -> int:
     return 1
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from autograder import check
+    from autograder.release import hidden_checks
+
+    path = args.notebook
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CourseError(f"cannot read {path} as a notebook: {err}") from None
+    chapter = _chapter_of(nb)
+    hidden = hidden_checks(read(chapter.instructor_notebook)) if chapter else 0
+    report = check._check(nb, name=path.name, folder=str(path.resolve().parent),
+                          run=not args.no_run)
+    print(check._words(report, hidden_checks=hidden))
+    return 1 if report.problems else 0
+
+
+def _chapter_of(nb: dict):
+    """The chapter whose graded cells the notebook shares most, if any."""
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])}
+    best, shared = None, 0
+    for chapter in find_chapters():
+        own = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+               for c in read(chapter.instructor_notebook).cells}
+        if len(ids & own - {None}) > shared:
+            best, shared = chapter, len(ids & own - {None})
+    return best
+
+
 def _cmd_outputs(args: argparse.Namespace) -> int:
     chapters = [get_chapter(name) for name in args.chapters] or find_chapters()
     for chapter in chapters:
@@ -325,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "demo")
     _add_limit_options(p)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("check", help="check a notebook before handing it in: what is missing, "
+                                     "what fails, and whether it runs from the top")
+    p.add_argument("notebook", type=Path, help="the .ipynb file")
+    p.add_argument("--no-run", action="store_true",
+                   help="only list unanswered items; do not run the notebook")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("outputs", help="store fresh outputs of the nbval-check-output cells")
     p.add_argument("chapters", nargs="*", help="chapter names (default: all)")

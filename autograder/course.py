@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import UnknownChapterError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The published repository (GitHub owner/name): the one place its address is written.  The
-# README's "Open in Colab" badges are built from it (tests/test_standalone.py checks them).
-REPOSITORY = "keras-course/keras-course"
 COLAB_PREFIX = "https://colab.research.google.com/github"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def _repository() -> str:
+    """The published repository (GitHub owner/name), from ``[tool.course]`` in pyproject.toml:
+    the one place it is written.  Release writes every Colab badge from it."""
+    data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return data["tool"]["course"]["repository"]
+
+
+REPOSITORY = _repository()
+
+
+def colab_url(chapter: Chapter) -> str:
+    """The address that opens a chapter's student notebook in Colab."""
+    rel = chapter.student_notebook.relative_to(chapter.layout.root).as_posix()
+    return f"{COLAB_PREFIX}/{REPOSITORY}/blob/main/{rel}"
+
+
+def colab_badge(chapter: Chapter) -> str:
+    return f"[![Open in Colab]({COLAB_BADGE})]({colab_url(chapter)})"
 
 
 @dataclass(frozen=True)

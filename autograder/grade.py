@@ -58,6 +58,7 @@ from nbformat import NotebookNode
 
 from autograder import cut, guard, notebook, records, scan
 from autograder.answer_key import AnswerKey
+from autograder.check import TAG as CHECK_TAG
 from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
@@ -122,7 +123,7 @@ def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
     """Indices (in ``submission.cells``) of the unchanged lesson cells nothing graded needs."""
     indices, cells = [], []
     for index, cell in enumerate(submission.cells):
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or CHECK_TAG in notebook.tags(cell):
             continue
         gid = notebook.grade_id(cell)
         source = key.tests[gid].source if gid in key.tests else cell.get("source", "")
@@ -170,6 +171,8 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
     for index, cell in enumerate(submission.cells):
         if index in leave_out:
             plan.left_out.append(cell.get("source", ""))
+            continue
+        if CHECK_TAG in notebook.tags(cell):  # "Check my notebook": for students, not graded
             continue
         gid = notebook.grade_id(cell)
         if gid in key.tests:

@@ -13,7 +13,7 @@ import nbformat
 from nbformat import NotebookNode
 
 CHECK_OUTPUT_TAG = "nbval-check-output"
-KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags")
+KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags", "jupyter", "cellView")
 KEPT_NOTEBOOK_METADATA = ("kernelspec",)
 
 

@@ -26,11 +26,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+from nbformat import NotebookNode
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
-from autograder import notebook
-from autograder.course import Chapter, CourseLayout, find_chapters
+from autograder import check, notebook
+from autograder.course import Chapter, CourseLayout, colab_badge, find_chapters
 from autograder.errors import CourseError, NotInSyncError
 
 STUB_ERROR_TAG = "raises-exception"
@@ -73,6 +75,62 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     return course / "release" / chapter.name
 
 
+CHECK_HEADING = ("## Check my notebook\n\nBefore you hand in, save the notebook and run the cell "
+                 "below. It runs a copy of your notebook from the top in a fresh kernel and lists "
+                 "every answer still missing, every visible check that fails, and every cell that "
+                 "only worked because of something you ran earlier. It changes nothing here.")
+
+
+def check_cell_source(*, chapter: str, hidden_checks: int) -> str:
+    """The last cell of a student notebook: :mod:`autograder.check`'s own source, with the
+    chapter's name and its count of hidden checks filled in, then the call that runs it."""
+    source = Path(check.__file__).read_text(encoding="utf-8")
+    for name, value in (("_CHAPTER", repr(chapter)), ("_HIDDEN_CHECKS", str(hidden_checks))):
+        old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
+        source = source.replace(old, f"{name} = {value}", 1)
+    guard = source.index('if __name__ == "__main__"')
+    title = "# @title Check my notebook (run this before you hand in)\n"  # Colab's form title
+    return title + source[:guard].rstrip() + "\n\n\n_check_my_notebook()\n"
+
+
+def hidden_checks(instructor: NotebookNode) -> int:
+    """How many check cells of the instructor notebook have hidden tests."""
+    return sum(1 for cell in instructor.cells
+               if notebook.is_test_cell(cell) and "### BEGIN HIDDEN TESTS" in cell.source)
+
+
+def _add_check_cell(nb, *, chapter: str, hidden: int):
+    heading = nbformat.v4.new_markdown_cell(CHECK_HEADING)
+    code = nbformat.v4.new_code_cell(check_cell_source(chapter=chapter, hidden_checks=hidden))
+    code.metadata["tags"] = [check.TAG, "nbval-skip"]
+    code.metadata["jupyter"] = {"source_hidden": True}  # JupyterLab shows it collapsed
+    code.metadata["cellView"] = "form"  # and Colab as a form with its title
+    heading.id, code.id = "check-my-notebook-heading", "check-my-notebook"  # not random: the
+    nb.cells += [heading, code]  # same source must release to the same bytes
+    return nb
+
+
+BADGE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
+
+
+def _add_badge(nb, chapter: Chapter):
+    """The student notebook opens with its "Open in Colab" badge (above the title)."""
+    first = nb.cells[0]
+    if first.cell_type == "markdown" and not BADGE.search(first.source):
+        first.source = f"{colab_badge(chapter)}\n\n{first.source}"
+    return nb
+
+
+def readme_with_badges(text: str, chapters: list[Chapter]) -> str:
+    """The README with each chapter's Colab badge written from ``[tool.course]``."""
+    by_notebook = {c.student_notebook.name: c for c in chapters}
+
+    def rewrite(match: re.Match) -> str:
+        chapter = by_notebook.get(match["url"].rsplit("/", 1)[-1])
+        return colab_badge(chapter) if chapter else match[0]
+    return BADGE.sub(rewrite, text)
+
+
 def _mark_student_notebook(nb):
     """Tag cells that may raise in an unanswered notebook; drop output checks (no outputs)."""
     for cell in nb.cells:
@@ -108,7 +166,10 @@ def release_chapter(chapter: Chapter, *, dest: Path, mode: str = "practice") -> 
             target = out_dir / src.relative_to(released)
             target.parent.mkdir(parents=True, exist_ok=True)
             if src.suffix == ".ipynb":
-                notebook.write(_mark_student_notebook(notebook.read(src)), target)
+                marked = _add_badge(_mark_student_notebook(notebook.read(src)), chapter)
+                hidden = hidden_checks(notebook.read(chapter.instructor_notebook))
+                notebook.write(_add_check_cell(marked, chapter=chapter.name, hidden=hidden),
+                               target)
             else:
                 shutil.copy2(src, target)
             written.append(target)
@@ -126,6 +187,12 @@ def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = No
     written: list[Path] = []
     for chapter in chapters:
         written += release_chapter(chapter, dest=dest, mode=mode)
+    readme = layout.root / "README.md"
+    if dest == layout.notebooks and readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        if readme_with_badges(text, chapters) != text:
+            readme.write_text(readme_with_badges(text, chapters), encoding="utf-8")
+            written.append(readme)
     return written
 
 
@@ -150,6 +217,11 @@ def out_of_sync(*, layout: CourseLayout = CourseLayout()) -> list[str]:
         for rel in sorted(fresh_files & have_files):
             if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
                 problems.append(f"differs from a fresh release: notebooks/{rel}")
+        readme = layout.root / "README.md"
+        if readme.is_file():
+            text = readme.read_text(encoding="utf-8")
+            if readme_with_badges(text, find_chapters(layout=layout)) != text:
+                problems.append("README.md: Colab badges not written from [tool.course]")
         return problems
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import html
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from autograder import records, term
 from autograder.feedback import FeedbackPolicy, load_policy, shown_message
 from autograder.grade import ClassResult, SubmissionResult
 from autograder.late import LatePolicy
-from autograder.results import NOT_RUN, Status, student_status
+from autograder.results import NOT_RUN, Outcome, Status, student_status
 from autograder.term import Settled
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "flags", "notes",
@@ -75,13 +76,26 @@ def _notes(s: Settled) -> list[str]:
     return notes
 
 
+# Colours meet WCAG AA for normal text on white (contrast at least 4.5:1): #1b1b1b 17.2:1,
+# #17692d 6.8:1, #a11d1d 7.8:1, #595959 7.0:1 (tests/test_check.py computes them).  On a narrow
+# screen each item becomes a block.
 FEEDBACK_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }
+body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 1rem auto; padding: 0 1rem;
+       color: #1b1b1b; background: #fff; line-height: 1.45; }
+.totals { font-size: 1.1rem; border: 2px solid #1b1b1b; border-radius: .4rem;
+          padding: .6rem .9rem; }
+.totals ul { margin: .3rem 0 0; padding-left: 1.2rem; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd;
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #b3b3b3;
          vertical-align: top; }
+small { color: #595959; }
 .pass { color: #17692d; font-weight: 600; } .fail { color: #a11d1d; font-weight: 600; }
-code { white-space: pre-wrap; font-size: .9em; }
+code { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9em; }
+@media (max-width: 36rem) {
+  thead { display: none; }
+  tr, td { display: block; border: 0; padding: .1rem 0; }
+  tr { border-bottom: 1px solid #b3b3b3; padding: .5rem 0; }
+}
 """
 
 
@@ -113,14 +127,17 @@ def feedback_html(s: Settled, *, policy: FeedbackPolicy = DEFAULT_POLICY,
         notes.append(s.late.note)
     listed = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     status = "graded (cleared on review)" if s.cleared else student_status(r.status, r.detail)
+    counts = Counter(t.outcome for t in r.tests)
+    tally = ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>Feedback: {html.escape(r.assignment)} - {html.escape(r.student_id)}</title>"
         f"<style>{FEEDBACK_STYLE}</style></head><body>\n"
         f"<h1>{html.escape(r.assignment)}: feedback for {html.escape(r.student_id)}</h1>\n"
-        f"<p><strong>Score: {_points(s.score)} / {_points(r.max_score)}</strong>"
-        f" &middot; status: {html.escape(status)}</p>\n"
-        + (f"<ul>{listed}</ul>\n" if listed else "")
+        f"<div class=\"totals\"><strong>Score: {_points(s.score)} / {_points(r.max_score)}"
+        f"</strong> &middot; {html.escape(tally)}<br>status: {html.escape(status)}\n"
+        + (f"<ul>{listed}</ul>\n" if listed else "") + "</div>\n"
         + "<table><thead><tr><th>Item</th><th>Result</th><th>Points</th><th>Message</th></tr>"
         "</thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n"
     )

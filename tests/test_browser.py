@@ -50,12 +50,21 @@ def lab(tmp_path_factory):
     folder = root / CHAPTER.name
     folder.mkdir()
     shutil.copy(CHAPTER.student_notebook, folder / CHAPTER.student_notebook.name)
-    complete = next(e for e in write_examples(CHAPTER, home / "examples")
-                    if e.student_id == "example-complete")
-    shutil.copy(complete.path, folder / "completed.ipynb")
+    examples = {e.student_id: e for e in write_examples(CHAPTER, home / "examples")}
+    shutil.copy(examples["example-complete"].path, folder / "completed.ipynb")
+    shutil.copy(examples["example-partial"].path, folder / "partial.ipynb")
     news = home / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # Every cell in the page, not only those in view (JupyterLab 4 renders long notebooks in
+    # windows), so the last cell of a notebook can be found and run like any other.
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    # nbgrader's Validate runs the notebook with a 30 s limit per cell by default; a busy machine
+    # can take longer over the lessons' training cells, so give it the grader's own limit.
+    (home / "config").mkdir()
+    (home / "config" / "nbgrader_config.py").write_text("c.Execute.timeout = 300\n")
     port, token = _free_port(), secrets.token_hex(16)
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
@@ -167,4 +176,84 @@ def test_nbgrader_extensions_load_and_validate_passes(browser, lab):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-nbgrader-validate.png"))
     assert "Success! Your notebook passes all the tests." in dialog.inner_text()
+    page.close()
+
+
+def _select_last_code_cell(page) -> None:
+    """Click the last code cell's prompt (which selects it and shows its code), again while
+    JupyterLab is still laying the notebook out and the element found is replaced."""
+    for _ in range(10):
+        cell = page.locator(".jp-Notebook .jp-CodeCell").last
+        try:
+            cell.scroll_into_view_if_needed(timeout=10_000)
+            cell.locator(".jp-InputPrompt").click(timeout=10_000)
+            if "jp-mod-active" in (cell.get_attribute("class", timeout=10_000) or ""):
+                return
+        except playwright_api.Error:
+            pass  # detached or not yet stable: look it up again
+        page.wait_for_timeout(2_000)
+    raise AssertionError("the notebook's last cell could not be selected")
+
+
+def test_check_my_notebook_runs_in_jupyterlab(browser, lab):
+    """The partial example's last cell, run in JupyterLab, finds the notebook it belongs to,
+    runs it from the top in a fresh kernel and lists what is missing."""
+    page = _open(browser, lab, "partial.ipynb")
+    _select_last_code_cell(page)
+    _menu(page, "Run", "Run Selected Cell")
+    report = page.locator(".jp-OutputArea-output", has_text="before you hand in").last
+    _wait_or_screenshot(page, report, "jupyterlab-check-my-notebook", 400_000)
+    text = report.inner_text()
+    assert text.startswith("Check my notebook: partial.ipynb as saved at"), text[:200]
+    assert "- Not answered yet (" in text and "- Checks that fail (1):" in text
+    assert "more checks run when your work is graded" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-check-my-notebook.png"))
+    page.close()
+
+
+CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.match(/\\d+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const fg = lum(getComputedStyle(el).color);
+    const bg = lum(getComputedStyle(document.body).backgroundColor);
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) worst.push([el.tagName, el.textContent.slice(0, 40), ratio]);
+  }
+  return {worst, overflow: document.documentElement.scrollWidth > window.innerWidth};
+}"""
+
+
+def test_the_feedback_page_reads_on_a_phone_with_aa_contrast(browser, tmp_path):
+    """A feedback page at a phone's width: totals first, no sideways scrolling, and every piece
+    of text at WCAG AA contrast or better, as the browser computes the colours."""
+    from autograder.reports import feedback_html
+    from autograder.results import Outcome, Status, SubmissionResult, TestOutcome
+    from autograder.term import settle
+
+    tests = (TestOutcome("q01-check", "Question 1", 1, 1, Outcome.PASSED),
+             TestOutcome("q02-check", "Question 2", 0, 1, Outcome.NOT_ANSWERED,
+                         "not answered: the answer cell still raises NotImplementedError"),
+             TestOutcome("ex2-binary-metrics-check", "Exercise 2", 0, 3, Outcome.FAILED,
+                         "failed: precision must be TP / (TP + FP), a float between 0 and 1"),
+             TestOutcome("ex3-image-classifier-check", "Exercise 3", 0, 3, Outcome.STOPPED,
+                         "stopped after 300 s: this check did not finish within the time limit"))
+    result = SubmissionResult("s123", CHAPTER.name, 1, 8, Status.GRADED, tests)
+    path = tmp_path / "s123.html"
+    path.write_text(feedback_html(settle(result, [])), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page.goto(path.as_uri())
+    found = page.evaluate(CONTRAST)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "feedback-page-phone.png"), full_page=True)
+    assert found["worst"] == [] and not found["overflow"], found
+    totals = page.locator(".totals").bounding_box()
+    table = page.locator("table").bounding_box()
+    assert totals["y"] < table["y"] and totals["width"] <= 390
     page.close()

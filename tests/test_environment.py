@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 import pytest
 
-from autograder.course import REPO_ROOT
+from autograder.course import REPO_ROOT, find_chapters
 
 pytestmark = pytest.mark.fast  # kernel-free: `make test-fast` runs it
 
@@ -64,3 +64,29 @@ def test_the_required_lines_are_pinned():
     assert pins["nbval"].startswith("0.11.")
     assert pins["jupyterlab"].startswith("4.")
     assert {"matplotlib", "numpy", "scikit-learn", "pytest"} <= set(pins)
+
+
+def _version_note_code(chapter) -> str:
+    from autograder import notebook
+
+    setup = next(c for c in notebook.read(chapter.instructor_notebook).cells
+                 if c.cell_type == "code")
+    return setup.source[setup.source.index("COURSE_VERSIONS = "):]
+
+
+@pytest.mark.parametrize("chapter", find_chapters(),
+                         ids=lambda c: c.name)
+def test_the_setup_cell_says_in_one_line_when_versions_differ(chapter, capsys):
+    """Each chapter's setup cell knows the pinned versions and prints one line when others run
+    (Colab's may); on the pins it prints nothing."""
+    from types import SimpleNamespace
+
+    pins = _pyproject_pins()
+    code = _version_note_code(chapter)
+    for tf_version, keras_version in [(pins["tensorflow"], pins["keras"]), ("2.19.0", "3.8.0")]:
+        exec(code, {"tf": SimpleNamespace(__version__=tf_version),
+                    "keras": SimpleNamespace(__version__=keras_version)})
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1, said
+    assert said.startswith(f"Note: this course was checked on TensorFlow {pins['tensorflow']} "
+                           f"and Keras {pins['keras']};")

@@ -51,3 +51,27 @@ def test_the_setup_cell_installs_what_is_missing(chapter):
     setup = next(c for c in notebook.read(chapter.student_notebook).cells
                  if c.cell_type == "code")
     assert "find_spec" in setup.source and "pip" in setup.source
+
+
+def test_every_student_notebook_opens_with_its_colab_badge():
+    from autograder.course import colab_badge
+    from autograder.release import BADGE
+
+    for chapter in CHAPTERS:
+        first = notebook.read(chapter.student_notebook).cells[0].source
+        assert first.startswith(colab_badge(chapter) + "\n"), chapter.name
+        assert len(BADGE.findall(first)) == 1
+
+
+def test_a_fork_changes_one_line_to_move_every_badge(monkeypatch):
+    """Release writes the badges from [tool.course] repository: another value moves them all."""
+    from autograder import course
+    from autograder.release import BADGE, readme_with_badges
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(course, "REPOSITORY", "someone/their-fork")
+    moved = readme_with_badges(readme, CHAPTERS)
+    urls = [m["url"] for m in BADGE.finditer(moved)]
+    assert len(urls) == len(CHAPTERS)
+    assert all(u.startswith(f"{COLAB_PREFIX}/someone/their-fork/blob/main/notebooks/")
+               for u in urls)
