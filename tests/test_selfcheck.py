@@ -61,3 +61,35 @@ def test_student_check_cells_give_feedback_but_not_the_answer(chapter):
             assert f'self_check("{gid[:3]}", {gid[:3]}, "' in cell.source
             answer = key.answers[f"{gid[:3]}-answer"].strip().splitlines()[-1]
             assert answer not in cell.source
+
+
+def _question_variants(chapter):
+    from variants import variants_of
+    return [v for v in variants_of(chapter.name) if v.answer_id.startswith("q")]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_self_check_agrees_with_the_graded_question_variants(chapter):
+    """A practice question's answer variants (tests/variants/) are graded right or wrong by its check
+    cell (tests/test_variants.py); the visible part of that cell must say the same before grading:
+    a right variant passes the form checks and `self_check` says correct, a wrong one fails a form
+    check or `self_check` says not yet."""
+    check = _notebook_self_check(chapter)
+    key = AnswerKey.load(chapter)
+    disagree = []
+    for variant in _question_variants(chapter):
+        name = variant.answer_id.split("-")[0]
+        test = key.tests[f"{name}-check"]
+        namespace = {"np": np}
+        exec(variant.source, namespace)  # a literal answer written by the course, never a submission
+        namespace["self_check"] = check
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(test.visible_source, namespace)
+            verdict = out.getvalue().strip().endswith("correct") and "not yet" not in out.getvalue()
+        except AssertionError:
+            verdict = False
+        if verdict is not variant.correct:
+            disagree.append((variant.answer_id, variant.name, out.getvalue().strip()))
+    assert not disagree, disagree
