@@ -33,6 +33,12 @@ CASES = [
          "                             layers.Dense(16, activation='relu'),\n"
          "                             layers.Dense(4, activation='softmax')])\n",
          "failed: the model must be compiled (optimizer and loss)"),
+    Case("ch01_keras_api", "ex3-image-classifier-check",
+         "def build_image_classifier():\n"
+         "    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(),\n"
+         "                             layers.Dense(128, activation='relu'),\n"
+         "                             layers.Dense(10, activation='softmax')])\n",
+         "failed: compile the model before returning it"),
 ]
 
 
