@@ -1,8 +1,8 @@
 """Exercises graded on a trained model: the model answer, trained with 20 seeds, passes the
 whole check (hidden tests included) every time, so a sound answer never fails by bad luck.
 
-An exercise counts as trained when its check seeds itself (`set_random_seed(0)`) and its model
-answer calls `fit`.  Each such check runs 20 times in a fresh Python, the seed replaced by 0..19,
+An exercise counts as trained when its check seeds itself (`set_random_seed(N)`) and its model
+answer calls `fit`.  Each such check runs 20 times in a fresh Python, its seed replaced by 0..19,
 after the chapter's setup cell and the model answers; the smallest margin of every threshold in
 its hidden tests (`assert _name > 0.8` and the like) is printed, and must be above 0.
 """
@@ -21,7 +21,7 @@ from autograder.answer_key import AnswerKey
 from autograder.course import find_chapters
 
 SEEDS = 20
-SEED_CALL = re.compile(r"set_random_seed\(0\)")
+SEED_CALL = re.compile(r"set_random_seed\(\d+\)")
 THRESHOLD = re.compile(r"^\s*assert (_\w+) ([<>]=?) ([0-9.]+)", re.M)
 
 RUNNER = r'''
@@ -34,7 +34,7 @@ for answer in job["answers"]:
     exec(answer, ns)
 rows = []
 for seed in range(job["seeds"]):
-    check = re.sub(r"set_random_seed\(0\)", f"set_random_seed({seed})", job["check"])
+    check = re.sub(r"set_random_seed\(\d+\)", f"set_random_seed({seed})", job["check"])
     try:
         exec(check, ns)
         error = ""
