@@ -192,6 +192,16 @@ def binary_metrics(tp, fp, fn, tn):
                   metrics=["accuracy"])
     return model
 ''')),
+    # Keras 3.15 keeps the logits of a softmax layer's output and, given from_logits=True, computes
+    # the loss from them (with a warning): this model trains and evaluates exactly like the specified
+    # one, so it is graded by what it computes and earns every point (measured through the grader).
+    right(EX3, "from_logits=True on a softmax output, which Keras 3.15 computes from the logits", _classifier('''
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(),
+                              layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+''')),
     wrong(EX3, "not compiled", _classifier('''
     return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(),
                              layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
@@ -208,11 +218,10 @@ def binary_metrics(tp, fp, fn, tn):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 ''')),
-    wrong(EX3, "loss from logits on a softmax output", _classifier('''
+    wrong(EX3, "no softmax: raw scores scored as if they were probabilities", _classifier('''
     model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(),
-                              layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                              layers.Dense(128, activation="relu"), layers.Dense(10)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 ''')),
     wrong(EX3, "SGD instead of Adam", _classifier('''
