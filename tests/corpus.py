@@ -226,8 +226,8 @@ STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of
     # hidden tests call it again, and that call does not end when interrupted a second time).
     "catches-interrupt": ("    try:\n        while True:\n            pass\n"
                           "    except KeyboardInterrupt:\n"
-                          "        return {'precision': 0.8, 'recall': 0.8889, 'accuracy': 0.85,"
-                          " 'f1': 0.8421}\n", "timeout: a cell ran longer than",
+                          "        return {'precision': 40 / 50, 'recall': 40 / 45, 'accuracy': 0.85,"
+                          " 'f1': 80 / 95}\n", "timeout: a cell ran longer than",
                           FULL - EX2 - AFTER_EX2, "stopped", "stopped after"),
     "ignores-interrupt": ("    while True:\n        try:\n            while True:\n"
                           "                pass\n        except KeyboardInterrupt:\n"
@@ -306,7 +306,7 @@ READS_HISTORY = (
 WRONG_EX2 = (
     "def binary_metrics(tp, fp, fn, tn):\n"
     "    if (tp, fp, fn, tn) == (40, 10, 5, 45):\n"
-    "        return {'precision': 0.8, 'recall': 0.8889, 'accuracy': 0.85, 'f1': 0.8421}\n"
+    "        return {'precision': 40 / 50, 'recall': 40 / 45, 'accuracy': 0.85, 'f1': 80 / 95}\n"
     "    if (tp, fp) == (0, 0):\n"
     "        return {'precision': 0.0, 'recall': 0.0, 'accuracy': 0.95, 'f1': 0.0}\n"
     "    accuracy = (tp + tn) / (tp + fp + fn + tn)\n"
