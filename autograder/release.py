@@ -156,6 +156,7 @@ def release_chapter(chapter: Chapter, *, dest: Path, mode: str = "practice") -> 
     out_dir = dest / chapter.name
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         released = _nbgrader_generate(chapter, Path(tmp), mode=mode)
+        hidden = hidden_checks(notebook.read(chapter.instructor_notebook))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True)
@@ -167,7 +168,6 @@ def release_chapter(chapter: Chapter, *, dest: Path, mode: str = "practice") -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             if src.suffix == ".ipynb":
                 marked = _add_badge(_mark_student_notebook(notebook.read(src)), chapter)
-                hidden = hidden_checks(notebook.read(chapter.instructor_notebook))
                 notebook.write(_add_check_cell(marked, chapter=chapter.name, hidden=hidden),
                                target)
             else:
@@ -190,8 +190,9 @@ def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = No
     readme = layout.root / "README.md"
     if dest == layout.notebooks and readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        if readme_with_badges(text, chapters) != text:
-            readme.write_text(readme_with_badges(text, chapters), encoding="utf-8")
+        badged = readme_with_badges(text, chapters)
+        if badged != text:
+            readme.write_text(badged, encoding="utf-8")
             written.append(readme)
     return written
 
