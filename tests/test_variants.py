@@ -4,7 +4,9 @@ Correct answers written another way must earn every point of the items their ans
 known-wrong answers must earn none of them.  The variants are listed in tests/variants/.  To keep
 the run short, one submission carries one variant of each exercise (exercises do not share
 names), the other answers being the model answers: submission k holds the k-th correct (or wrong)
-variant of every exercise that has one.
+variant of every exercise that has one.  The first right and the first wrong submission of each
+chapter (a variant of every exercise each) are graded again with the whole notebook, and must get
+the same grades item by item: leaving lessons out changes no grade.
 """
 
 from __future__ import annotations
@@ -62,7 +64,25 @@ def graded_variants(request, tmp_path_factory):
                     str(folder / "class"), "--out", str(out), "--workers", "2"],
                    cwd=REPO_ROOT, check=True, capture_output=True, text=True)
     results = {r.student_id: r for r in read_records(out)}
-    return chapter, key, plans, results
+    return chapter, key, plans, results, folder
+
+
+WHOLE = ("right01", "wrong01")
+
+
+@pytest.fixture(scope="module")
+def graded_whole_variants(graded_variants):
+    """The first right and wrong submissions graded again with ``--full-notebook``."""
+    *_, folder = graded_variants
+    (folder / "whole").mkdir()
+    for student in WHOLE:
+        (folder / "whole" / f"{student}.ipynb").write_bytes(
+            (folder / "class" / f"{student}.ipynb").read_bytes())
+    out = folder / "results-whole"
+    subprocess.run([sys.executable, "-m", "autograder", "grade", graded_variants[0].name,
+                    str(folder / "whole"), "--out", str(out), "--workers", "2",
+                    "--full-notebook"], cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    return {r.student_id: r for r in read_records(out)}
 
 
 def _items_of(key: AnswerKey, answer_id: str) -> list[str]:
@@ -70,7 +90,7 @@ def _items_of(key: AnswerKey, answer_id: str) -> list[str]:
 
 
 def test_every_exercise_has_right_and_wrong_variants(graded_variants):
-    chapter, key, _, _ = graded_variants
+    chapter, key, *_ = graded_variants
     variants = variants_of(chapter.name)
     exercises = {t.answer_id for t in key.tests.values() if t.grade_id.startswith("ex")}
     for answer_id in exercises:
@@ -80,7 +100,7 @@ def test_every_exercise_has_right_and_wrong_variants(graded_variants):
 
 
 def test_right_answers_written_another_way_earn_every_point(graded_variants):
-    _, key, plans, results = graded_variants
+    _, key, plans, results, _ = graded_variants
     lost = []
     for student, chosen in plans.items():
         if not student.startswith("right"):
@@ -96,7 +116,7 @@ def test_right_answers_written_another_way_earn_every_point(graded_variants):
 
 
 def test_wrong_answers_earn_nothing_and_cost_nothing_elsewhere(graded_variants):
-    _, key, plans, results = graded_variants
+    _, key, plans, results, _ = graded_variants
     problems = []
     for student, chosen in plans.items():
         if not student.startswith("wrong"):
@@ -110,3 +130,19 @@ def test_wrong_answers_earn_nothing_and_cost_nothing_elsewhere(graded_variants):
             if not variant and t.points < t.max_points:
                 problems.append(("model answer beside wrong ones", t.grade_id, t.message))
     assert not problems, problems
+
+
+def test_leaving_out_lessons_changes_no_variant_grade(graded_variants, graded_whole_variants):
+    """The same variants graded with the lessons nothing graded needs left out, and with the
+    whole notebook: the same status, score, and points, outcome and words for every item."""
+    _, _, _, results, _ = graded_variants
+    assert sorted(graded_whole_variants) == sorted(WHOLE)
+    for student, whole in graded_whole_variants.items():
+        cut = results[student]
+        assert any("were not run" in note for note in cut.notes), (student, cut.notes)
+        assert not any("were not run" in note for note in whole.notes), (student, whole.notes)
+        assert (cut.status, cut.score) == (whole.status, whole.score), student
+        assert [(t.grade_id, t.points, t.outcome, t.message, t.hidden_message)
+                for t in cut.tests] == \
+            [(t.grade_id, t.points, t.outcome, t.message, t.hidden_message)
+             for t in whole.tests], student
