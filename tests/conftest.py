@@ -100,6 +100,18 @@ def graded(tmp_path_factory) -> dict[str, GradedExamples]:
 WHOLE_EXAMPLES = ("example-complete", "example-partial", "example-untouched")
 
 
+def assert_same_grades(cut, whole, name: str) -> None:
+    """One submission graded with the lessons nothing graded needs left out (``cut``) and with
+    the whole notebook: the cut really left lessons out, and the status, score and every item's
+    points, outcome and words (visible and hidden) are the same."""
+    assert any("were not run" in note for note in cut.notes), (name, cut.notes)
+    assert not any("were not run" in note for note in whole.notes), (name, whole.notes)
+    assert (cut.status, cut.score) == (whole.status, whole.score), name
+    assert [(t.grade_id, t.points, t.outcome, t.message, t.hidden_message) for t in cut.tests] \
+        == [(t.grade_id, t.points, t.outcome, t.message, t.hidden_message)
+            for t in whole.tests], name
+
+
 @pytest.fixture(scope="session")
 def graded_whole(graded, tmp_path_factory) -> dict[str, ClassResult]:
     """The same examples graded again running every lesson cell (``--full-notebook``); the
