@@ -21,7 +21,8 @@ from nbformat import NotebookNode
 
 from autograder.isolation.sandbox import MB, SandboxPolicy, kernel_manager
 from autograder.isolation.warm import WarmServer
-from autograder.results import CellEnd, CellRun, LimitsInWords, Status, Stop
+from autograder.results import (CellEnd, CellRun, LimitsInWords, Status, Stop,
+                                stop_of_error)
 
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -57,7 +58,8 @@ class Limits:
 
     def in_words(self) -> LimitsInWords:
         return LimitsInWords(self.cell_timeout, self.notebook_timeout, self.output_mb,
-                             self.sandbox.memory_mb)
+                             self.sandbox.memory_mb, self.sandbox.scratch_mb,
+                             self.sandbox.file_mb, self.sandbox.processes)
 
     @property
     def output_bytes(self) -> int:
@@ -156,8 +158,7 @@ class GradingClient(NotebookClient):
         status, ename = content.get("status"), content.get("ename", "")
         stop = self._stopping.get(cell_index)
         if stop is None and status == "error":
-            stop = {"MemoryError": Stop.MEMORY_CAP, "KeyboardInterrupt": Stop.INTERRUPTED}.get(
-                ename)
+            stop = stop_of_error(ename, content.get("evalue", ""))
         if stop is None and status not in ("ok", "error"):
             stop = Stop.INTERRUPTED  # "aborted": the kernel never ran it
         end = CellEnd.STOPPED if stop else (

@@ -418,6 +418,13 @@ def _stop_notes(plan: _Plan, run: RunReport, limits: Limits) -> list[str]:
         notes.append(f"output capped at {limits.output_mb} MB")
     if Stop.MEMORY_CAP in stops:
         notes.append(f"a cell ran out of memory (cap {limits.sandbox.memory_mb} MB)")
+    if Stop.DISK_CAP in stops:
+        notes.append(f"a cell wrote more than {limits.sandbox.scratch_mb} MB to its folder, /tmp "
+                     "or /dev/shm")
+    if Stop.FILE_CAP in stops:
+        notes.append(f"a cell wrote a file larger than {limits.sandbox.file_mb} MB")
+    if Stop.PROCESS_CAP in stops:
+        notes.append(f"a cell started more than {limits.sandbox.processes} processes and threads")
     return notes
 
 

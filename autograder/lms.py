@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import CourseError
-from autograder.reports import csv_text
+from autograder.tables import csv_text, write_rows
 
 FORMATS = ("canvas", "moodle", "csv")
 POLICIES = {"blank": "", "zero": "0"}  # what a missing or flagged grade becomes in the file
@@ -231,15 +231,9 @@ def _label(student: dict[str, str], columns: tuple[IdColumn, ...]) -> str:
 # --- writing ------------------------------------------------------------------------------------
 
 def _write(out: Path, header: list[str], body: list[list[str]]) -> None:
-    """Write the table; a row with a carriage return in a cell is written fully quoted, as
-    Python 3.11's csv quotes only the characters of its own line terminator (``\\n`` here)
-    and would leave a bare ``\\r`` that splits the row for the reader."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as handle:
-        plain = csv.writer(handle, lineterminator="\n")
-        quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        for row in [header, *body]:
-            (quoted if any("\r" in cell for cell in row) else plain).writerow(row)
+        write_rows(handle, [header, *body])
 
 
 def _missing(roster: Roster, found: Match, columns: tuple[IdColumn, ...]) -> tuple[str, ...]:

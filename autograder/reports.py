@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder import records, term
+from autograder import records, tables, term
 from autograder.feedback import FeedbackPolicy, load_policy, shown_message
 from autograder.grade import ClassResult, SubmissionResult
 from autograder.late import LatePolicy
 from autograder.results import NOT_RUN, Outcome, Status, student_status
+from autograder.tables import csv_text, md_text
 from autograder.term import Settled
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "flags", "notes",
@@ -27,36 +28,27 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(value: str) -> str:
-    """A text cell a spreadsheet shows as text: one that starts like a formula (a student id
-    taken from a file name such as ``=HYPERLINK(...).ipynb``) gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def write_grades_csv(graded: Graded, path: Path) -> Path:
     """One row per submission, with one column of points per graded test cell.  ``score`` is
     the grade: ``auto_score`` is the grader's, ``raw_score`` the grade after an instructor's
     decisions (``override``), before any late ``penalty`` (percent)."""
     test_ids = list(graded.item_ids)
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [BASE_COLUMNS + test_ids]
+    for s in graded.settled:
+        r, earned = s.result, dict(s.items)
+        late = s.late
+        rows.append(
+            [csv_text(r.student_id), csv_text(r.assignment), _points(s.score),
+             _points(r.max_score), csv_text(_status_cell(s)), csv_text("; ".join(r.flags)),
+             csv_text("; ".join(_notes(s))), csv_text(r.filename),
+             _points(s.auto_score), csv_text(s.override_text), _points(s.raw_score),
+             "" if late is None or late.late_hours is None else f"{late.late_hours:g}",
+             "" if late is None else _points(late.penalty_percent)]
+            + [_points(earned.get(gid, 0.0)) for gid in test_ids]
+        )
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(BASE_COLUMNS + test_ids)
-        for s in graded.settled:
-            r, earned = s.result, dict(s.items)
-            late = s.late
-            writer.writerow(
-                [csv_text(r.student_id), csv_text(r.assignment), _points(s.score),
-                 _points(r.max_score), csv_text(_status_cell(s)), csv_text("; ".join(r.flags)),
-                 csv_text("; ".join(_notes(s))), csv_text(r.filename),
-                 _points(s.auto_score), csv_text(s.override_text), _points(s.raw_score),
-                 "" if late is None or late.late_hours is None else f"{late.late_hours:g}",
-                 "" if late is None else _points(late.penalty_percent)]
-                + [_points(earned.get(gid, 0.0)) for gid in test_ids]
-            )
+        tables.write_rows(handle, rows)
     return path
 
 
@@ -206,13 +198,18 @@ def _median(values: list[float]) -> float:
     return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
+def _who(s: Settled) -> str:
+    """A submission's student id and file name, as Markdown text."""
+    return f"**{md_text(s.result.student_id)}** ({md_text(s.result.filename)})"
+
+
 def report_markdown(graded: Graded) -> str:
     settled = graded.settled
     clean = [s for s in settled if s.result.ok or s.cleared]
     flagged = [s for s in settled if s.flagged]
     failed = [s for s in settled if not s.result.ok and s.result.status is not Status.FLAGGED]
     late = [s for s in settled if s.late is not None and s.late.penalty_percent]
-    lines = [f"# Grading report: {graded.chapter}", "",
+    lines = [f"# Grading report: {md_text(graded.chapter)}", "",
              f"- submissions: {len(settled)}", f"- graded cleanly: {len(clean)}"
              + (f" (of which {sum(s.cleared for s in settled)} cleared on review)"
                 if any(s.cleared for s in settled) else ""),
@@ -231,14 +228,13 @@ def report_markdown(graded: Graded) -> str:
     rates = sorted(pass_rates(graded), key=lambda row: (row[2] / row[3] if row[3] else 0, row[0]))
     for gid, title, passed, ran in rates:
         rate = f"{100 * passed / ran:.0f} %" if ran else "-"
-        lines.append(f"| {title} | `{gid}` | {passed}/{ran} | {rate} |")
+        lines.append(f"| {md_text(title)} | {md_text(gid)} | {passed}/{ran} | {rate} |")
     lines += ["", "## Flagged for review", "",
               "`python -m autograder review <this folder>` lists them with what to do.", ""]
-    lines += [f"- **{s.result.student_id}** ({s.result.filename}): {'; '.join(s.result.flags)}"
+    lines += [f"- {_who(s)}: {md_text('; '.join(s.result.flags))}"
               f"; scores {s.result.cleared_score:g} if cleared" for s in flagged] or ["None."]
     lines += ["", "## Not graded or stopped early", ""]
-    lines += [f"- **{s.result.student_id}** ({s.result.filename}): {s.result.status_text}"
-              for s in failed] or ["None."]
+    lines += [f"- {_who(s)}: {md_text(s.result.status_text)}" for s in failed] or ["None."]
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,9 @@ class Stop(StrEnum):
     KERNEL_STOPPED = "kernel stopped"  # the grader ended a kernel that ignored an interrupt
     OUTPUT_CAP = "output cap"
     MEMORY_CAP = "memory cap"
+    DISK_CAP = "disk cap"  # /tmp, /dev/shm or the working folder is full
+    FILE_CAP = "file size cap"
+    PROCESS_CAP = "process cap"
     INTERRUPTED = "interrupted"
 
 
@@ -63,6 +66,9 @@ class LimitsInWords:
     notebook_timeout: int
     output_mb: int
     memory_mb: int
+    scratch_mb: int
+    file_mb: int
+    processes: int
 
 
 def stopped_because(stop: Stop, limits: LimitsInWords) -> str:
@@ -78,8 +84,33 @@ def stopped_because(stop: Stop, limits: LimitsInWords) -> str:
         Stop.OUTPUT_CAP: f"stopped: this check wrote more than {limits.output_mb} MB of output",
         Stop.MEMORY_CAP: f"stopped: this check ran out of memory (the cap is "
                          f"{limits.memory_mb} MB)",
+        Stop.DISK_CAP: f"stopped: this check wrote more than {limits.scratch_mb} MB to its "
+                       "folder, /tmp or /dev/shm",
+        Stop.FILE_CAP: f"stopped: this check wrote a file larger than {limits.file_mb} MB",
+        Stop.PROCESS_CAP: f"stopped: this check started more than {limits.processes} "
+                          "processes and threads",
         Stop.INTERRUPTED: "stopped: this check was interrupted",
     }[stop]
+
+
+ERRNO_STOPS = {28: Stop.DISK_CAP, 27: Stop.FILE_CAP, 11: Stop.PROCESS_CAP}  # ENOSPC, EFBIG, EAGAIN
+
+
+def stop_of_error(ename: str, evalue: str) -> Stop | None:
+    """The limit a cell's error says it ran into, if any: ``MemoryError``; ``OSError`` (or a
+    subclass) with the errno of a full tmpfs, of a file past the size cap, or of a fork past
+    the process cap; a thread that could not start.  Only the words of a stop are taken from
+    it, never text: the limits themselves hold whatever the student's code raises."""
+    if ename == "MemoryError":
+        return Stop.MEMORY_CAP
+    if ename == "KeyboardInterrupt":
+        return Stop.INTERRUPTED
+    if ename == "RuntimeError" and evalue.startswith("can't start new thread"):
+        return Stop.PROCESS_CAP
+    if ename.endswith("Error") and evalue.startswith("[Errno "):
+        number = evalue[len("[Errno "):].partition("]")[0]
+        return ERRNO_STOPS.get(int(number)) if number.isdigit() else None
+    return None
 
 
 def not_run_because(stop: Stop | None) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from autograder import tables
 from autograder.errors import CourseError
 from autograder.late import Lateness, LatePolicy, apply_penalty, lateness, parse_due
 from autograder.results import NOT_RUN, STOPPED, Outcome, Status, SubmissionResult
@@ -73,14 +74,12 @@ def append_overrides(folder: Path, decisions: Iterable[Override]) -> Path:
     new = not path.is_file()
     who = getpass.getuser()
     when = datetime.now(UTC).replace(microsecond=0).isoformat()
+    rows = [list(COLUMNS)] if new else []
+    rows += [[d.when or when, d.who or who, d.student_id, d.action, d.grade_id,
+              "" if d.points is None else f"{d.points:g}", d.reason, d.submission]
+             for d in decisions]
     with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        if new:
-            writer.writerow(COLUMNS)
-        for d in decisions:
-            writer.writerow([d.when or when, d.who or who, d.student_id, d.action, d.grade_id,
-                             "" if d.points is None else f"{d.points:g}", d.reason,
-                             d.submission])
+        tables.write_rows(handle, rows)
     return path
 
 

@@ -16,7 +16,8 @@ import pytest
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
 from autograder.isolation import protocol, warm, zygote
-from autograder.isolation.sandbox import SandboxPolicy, _python_roots, server_command, warm_server
+from autograder.isolation.sandbox import (MB, SandboxPolicy, _python_roots, server_command,
+                                          warm_server)
 from autograder.results import Status
 
 POLICY = SandboxPolicy()
@@ -58,6 +59,18 @@ try:
     facts["network"] = True
 except OSError:
     facts["network"] = False
+facts["ipc"] = sorted(os.listdir(os.path.join(os.path.dirname(os.getcwd()), "ipc")))
+facts["uid"] = os.getuid()
+try:
+    open("/proc/sys/kernel/pid_max", "w").write("4000000")
+    facts["pid_max_raised"] = True
+except OSError:
+    facts["pid_max_raised"] = False
+facts["pid_max"] = int(open("/proc/sys/kernel/pid_max").read())
+facts["sizes"] = {path: os.statvfs(path).f_blocks * os.statvfs(path).f_frsize
+                  for path in ("/tmp", "/dev/shm", ".")}
+import resource
+facts["fsize"] = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
 print(json.dumps(facts))
 '''
 
@@ -88,8 +101,15 @@ def test_a_warm_kernel_is_confined(server):
     python_under_tmp = {Path(root).relative_to("/tmp").parts[0] for root in _python_roots()
                         if Path(root).is_relative_to("/tmp")}
     assert set(facts["tmp"]) <= {"matplotlib", server.stage.name, *python_under_tmp}
-    assert Path(facts["cwd"]).parent == server.stage
+    assert Path(facts["cwd"]).parent.parent == server.stage
     assert facts["shm"] == []
+    # the ipc folder was unmounted before the cell ran; the limits are the policy's, and the
+    # kernel cannot raise its process limit (it is not uid 0 in its own user namespace)
+    assert facts["ipc"] == []
+    assert facts["uid"] != 0 and not facts["pid_max_raised"]
+    assert facts["pid_max"] == POLICY.processes + 1
+    assert set(facts["sizes"].values()) == {POLICY.scratch_mb * MB}, facts["sizes"]
+    assert facts["fsize"] == POLICY.file_mb * MB
     assert set(facts["others"]) <= SERVER_NAMES and zygote.SERVER_NAME in facts["others"]
     assert facts["opened"] == []  # the server's and monitor's memory, files and folders
     assert facts["umount_tmp"] != 0
@@ -99,7 +119,7 @@ def test_a_warm_kernel_is_confined(server):
 
 def test_the_kernel_sees_only_its_own_folder(server):
     status, outputs = _run(server, "import os\nprint(sorted(os.listdir(os.path.dirname("
-                                   "os.getcwd()))), sorted(os.listdir('.')))")
+                                   "os.path.dirname(os.getcwd())))), sorted(os.listdir('.')))")
     assert status is Status.GRADED, outputs
     parent, own = outputs[0]["text"].split("] [")
     assert protocol.SOCKET_NAME not in parent and parent.count("grade-") == 1
@@ -202,8 +222,8 @@ def test_what_the_sandbox_binds_below_tmp_stays_visible_and_read_only(tmp_path_f
         policy = SandboxPolicy()
         prefix = lambda stage: server_command(  # noqa: E731
             stage, policy, ["--ro-bind", str(library), str(library)])
-        server, reason = warm.start_server(("library",), prefix, 1 << 32, ["json"], KERNEL_ENV,
-                                           ready_timeout=policy.warm_start_timeout)
+        server, reason = warm.start_server(("library",), prefix, POLICY.kernel_limits, ["json"],
+                                           KERNEL_ENV, ready_timeout=policy.warm_start_timeout)
         assert server is not None, reason
         try:
             status, outputs = _run(server, (

@@ -16,7 +16,8 @@ the unix socket :data:`SOCKET_NAME` in its folder.
 One connection per kernel, from the relay: a request, one JSON object on one line (the
 ``REQUEST_*`` keys)::
 
-    {"workdir": ..., "connection_file": ..., "memory_bytes": ..., "env": {...}}
+    {"workdir": ..., "ipc": ..., "connection_file": ..., "memory_bytes": ...,
+     "scratch_bytes": ..., "file_bytes": ..., "processes": ..., "env": {...}}
 
 answered by ``started`` (:data:`STARTED`) and, when the kernel ends, ``exit <status>``
 (:data:`EXIT`), or by ``refused <reason>`` (:data:`REFUSED`) when the kernel could not be
@@ -35,7 +36,11 @@ UNSUPPORTED = "unsupported"  # followed by the reason
 # The request's keys.
 REQUEST_WORKDIR = "workdir"  # the kernel's working folder, the only place it may write
 REQUEST_CONNECTION_FILE = "connection_file"  # jupyter_client's connection file for the kernel
+REQUEST_IPC = "ipc"  # the folder of the kernel's ipc sockets; unmounted once they are bound
 REQUEST_MEMORY_BYTES = "memory_bytes"  # the kernel's address-space cap
+REQUEST_SCRATCH_BYTES = "scratch_bytes"  # the size of each of /tmp, /dev/shm and the workdir
+REQUEST_FILE_BYTES = "file_bytes"  # the largest file the kernel may write
+REQUEST_PROCESSES = "processes"  # processes and threads the kernel's pid namespace may hold
 REQUEST_ENV = "env"  # environment variables the kernel sets before it starts
 REQUEST_PROBE = "probe"  # true: confine the child, then exit 0 instead of starting a kernel
 

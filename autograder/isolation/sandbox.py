@@ -48,12 +48,32 @@ class SandboxPolicy:
 
     enabled: bool = True
     memory_mb: int = 4096  # MB address-space cap; TensorFlow needs about 2 GB to train small models
+    # MB that each of /tmp, /dev/shm and the working folder can hold.  All three are tmpfs, so
+    # what a submission writes there is memory too: at most memory_mb + 3 * scratch_mb in all.
+    scratch_mb: int = 512
+    file_mb: int = 256  # MB of the largest file the kernel may write (RLIMIT_FSIZE)
+    # Processes and threads (each takes a pid) the kernel and everything it starts may hold at
+    # once: a warm kernel's own pid namespace allows no more.  TensorFlow starts about 2 threads
+    # per core.  At least 300 (the smallest pid_max Linux accepts is 301).
+    processes: int = 1024
     warm: bool = True  # fork kernels from a server that has imported the libraries once
     warm_start_timeout: int = 300  # s the warm server may take to import the libraries and be ready
+
+    def __post_init__(self) -> None:
+        if self.processes < 300:
+            raise CourseError(f"the process limit must be at least 300, not {self.processes}")
 
     @property
     def memory_bytes(self) -> int:
         return self.memory_mb * MB
+
+    @property
+    def kernel_limits(self) -> dict[str, int]:
+        """The limits a warm kernel sets on itself, in the words of its request."""
+        return {warm.protocol.REQUEST_MEMORY_BYTES: self.memory_bytes,
+                warm.protocol.REQUEST_SCRATCH_BYTES: self.scratch_mb * MB,
+                warm.protocol.REQUEST_FILE_BYTES: self.file_mb * MB,
+                warm.protocol.REQUEST_PROCESSES: self.processes}
 
 
 def _python_roots() -> list[str]:
@@ -79,9 +99,13 @@ def require_sandbox(policy: SandboxPolicy) -> None:
 
 
 def _bwrap(writable: Path, policy: SandboxPolicy, env: dict[str, str],
-           extra: list[str] = ()) -> list[str]:
+           extra: list[str] = (), *, scratch: bool = False) -> list[str]:
+    """bubblewrap's arguments; ``scratch``: size /tmp and /dev/shm to the policy's
+    ``scratch_mb`` (the warm server's own /tmp is not: each kernel mounts its own)."""
+    size = ["--size", str(policy.scratch_mb * MB)]
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev",
+            *([*size, "--tmpfs", "/dev/shm", *size] if scratch else []), "--tmpfs", "/tmp"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -92,24 +116,36 @@ def _bwrap(writable: Path, policy: SandboxPolicy, env: dict[str, str],
     work = str(writable)
     # ipykernel's parent poller reads the grader's pid, which means nothing in the sandbox's own
     # pid namespace; --die-with-parent does that job instead.
-    args += ["--bind", work, work, "--chdir", work, "--unsetenv", "JPY_PARENT_PID", *extra]
+    args += [*extra, "--chdir", work, "--unsetenv", "JPY_PARENT_PID"]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    return args + ["prlimit", f"--as={policy.memory_bytes}", "--"]
+    return args + ["prlimit", f"--as={policy.memory_bytes}"]
 
 
 def bwrap_command(workdir: Path, policy: SandboxPolicy) -> list[str]:
-    """The command prefix that runs a program confined to ``workdir``."""
-    return _bwrap(workdir, policy, warm.kernel_home(workdir))
+    """The command prefix that runs a kernel confined to ``workdir`` from scratch (the cold
+    path): the folder is a tmpfs of its own holding read-only copies of the files the grader
+    put there, beside its ipc folder (:func:`warm.ipc_folder`).  The process limit here is
+    ``RLIMIT_NPROC``, which Linux does not apply to a grader running as root; the ipc folder
+    stays writable (each file within ``file_mb``).  Warm kernels have neither gap."""
+    work, ipc = str(workdir), str(warm.ipc_folder(workdir))
+    binds = ["--size", str(policy.scratch_mb * MB), "--tmpfs", work]
+    for asset in sorted(workdir.iterdir()):
+        binds += ["--ro-bind", str(asset), str(asset)]
+    binds += ["--bind", ipc, ipc]
+    return _bwrap(workdir, policy, warm.kernel_home(workdir), binds, scratch=True) + [
+        f"--fsize={policy.file_mb * MB}", f"--nproc={policy.processes}", "--"]
 
 
 def server_command(stage: Path, policy: SandboxPolicy, extra: list[str] = ()) -> list[str]:
     """The command prefix for the warm-kernel server (:mod:`autograder.isolation.warm`).  It
     outlives single submissions, so everything it shares with its kernels is read-only (``/``
     and ``/dev`` too); each kernel mounts its own ``/tmp`` and ``/dev/shm`` over the server's."""
+    stage_dir = str(stage)
     return _bwrap(stage, policy, {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
                                   "TMPDIR": "/tmp"},
-                  [*extra, "--remount-ro", "/dev", "--remount-ro", "/"])
+                  ["--bind", stage_dir, stage_dir, *extra, "--remount-ro", "/dev",
+                   "--remount-ro", "/"]) + ["--"]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -144,15 +180,16 @@ def kernel_manager(workdir: Path, policy: SandboxPolicy,
                    server: WarmServer | None = None) -> AsyncKernelManager:
     """A kernel manager for one submission, talking over ipc sockets in ``workdir``; its kernel
     comes from ``server`` when given, else from a sandbox of its own."""
-    connection_file = str(workdir / "kernel-connection.json")
+    ipc = warm.ipc_folder(workdir)
+    connection_file = str(ipc / "kernel-connection.json")
     if server is not None:
         km: AsyncKernelManager = WarmKernelManager(kernel_name="python3", transport="ipc")
         km.relay_command = server.kernel_command(workdir, connection_file)
-        km.ip = str(workdir / "kernel-ipc")
+        km.ip = str(ipc / "kernel")
     elif policy.enabled:
         km = SandboxedKernelManager(kernel_name="python3", transport="ipc")
         km.sandbox_prefix = bwrap_command(workdir, policy)
-        km.ip = str(workdir / "kernel-ipc")
+        km.ip = str(ipc / "kernel")
     else:
         km = AsyncKernelManager(kernel_name="python3")
     km.connection_file = connection_file
@@ -165,5 +202,5 @@ def warm_server(policy: SandboxPolicy, modules: tuple[str, ...],
     want one or this machine cannot confine its kernels."""
     if not (policy.enabled and policy.warm):
         return None
-    return warm.server_for(lambda stage: server_command(stage, policy), policy.memory_bytes,
+    return warm.server_for(lambda stage: server_command(stage, policy), policy.kernel_limits,
                            modules, env, ready_timeout=policy.warm_start_timeout)

@@ -67,6 +67,12 @@ def kernel_home(workdir: Path) -> dict[str, str]:
             "TMPDIR": "/tmp"}
 
 
+def ipc_folder(workdir: Path) -> Path:
+    """Where the kernel of ``workdir`` (made by :func:`folder`) keeps its connection file and
+    ipc sockets: beside its working folder, which the kernel sees as a tmpfs of its own."""
+    return workdir.parent / "ipc"
+
+
 @dataclass
 class WarmServer:
     """One running warm-kernel server and the folder it shares with the grader."""
@@ -75,7 +81,7 @@ class WarmServer:
     process: subprocess.Popen
     stage: Path
     log: Path
-    memory_bytes: int
+    limits: dict[str, int]  # the kernel's limits, as protocol.REQUEST_* keys
 
     @property
     def socket_path(self) -> Path:
@@ -87,9 +93,9 @@ class WarmServer:
     def kernel_command(self, workdir: Path, connection_file: str) -> list[str]:
         """The command jupyter_client runs in place of a kernel for ``workdir``."""
         request = {protocol.REQUEST_WORKDIR: str(workdir),
+                   protocol.REQUEST_IPC: str(ipc_folder(workdir)),
                    protocol.REQUEST_CONNECTION_FILE: connection_file,
-                   protocol.REQUEST_MEMORY_BYTES: self.memory_bytes,
-                   protocol.REQUEST_ENV: kernel_home(workdir)}
+                   **self.limits, protocol.REQUEST_ENV: kernel_home(workdir)}
         return [sys.executable, "-I", "-S", str(RELAY), str(self.socket_path),
                 json.dumps(request)]
 
@@ -108,15 +114,16 @@ _server: WarmServer | None = None
 _unsupported: dict[tuple, str] = {}
 
 
-def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
+def server_for(sandbox_prefix: Callable[[Path], list[str]], limits: dict[str, int],
                modules: Iterable[str], env: dict[str, str], *,
                ready_timeout: float) -> WarmServer | None:
     """This process's warm-kernel server for these settings, started on first use (and
     replaced when they change); ``None`` where warm kernels cannot be confined here (the
-    reason is printed once).  ``sandbox_prefix`` gives the bubblewrap command for a folder;
-    a server that is not ready ``ready_timeout`` seconds after its start is given up."""
+    reason is printed once).  ``sandbox_prefix`` gives the bubblewrap command for a folder,
+    ``limits`` what each kernel sets on itself (``protocol.REQUEST_*`` keys); a server that is
+    not ready ``ready_timeout`` seconds after its start is given up."""
     global _server
-    key = (memory_bytes, tuple(modules), tuple(sorted(env.items())))
+    key = (tuple(sorted(limits.items())), tuple(modules), tuple(sorted(env.items())))
     if key in _unsupported:
         return None
     if _server is not None and _server.key == key and _server.alive():
@@ -124,7 +131,7 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
     if _server is not None:
         _server.close()
         _server = None
-    server, reason = start_server(key, sandbox_prefix, memory_bytes, list(modules), env,
+    server, reason = start_server(key, sandbox_prefix, limits, list(modules), env,
                                   ready_timeout=ready_timeout)
     if server is None:
         _unsupported[key] = reason
@@ -143,8 +150,8 @@ def close_server() -> None:
         _server = None
 
 
-def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory_bytes: int,
-                 modules: list[str], env: dict[str, str], *,
+def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]],
+                 limits: dict[str, int], modules: list[str], env: dict[str, str], *,
                  ready_timeout: float) -> tuple[WarmServer | None, str]:
     """A new warm-kernel server (the caller closes it), or ``None`` and the reason; one that
     has not said it is ready within ``ready_timeout`` seconds counts as not started."""
@@ -158,7 +165,7 @@ def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]], memory
     with os.fdopen(handle, "wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=stderr, env={**os.environ, **env})
-    server = WarmServer(key, process, stage, log, memory_bytes)
+    server = WarmServer(key, process, stage, log, dict(limits))
     line = _first_line(process, ready_timeout)
     if line == protocol.READY:
         atexit.register(server.close)
@@ -180,8 +187,12 @@ def _first_line(process: subprocess.Popen, timeout: float) -> str:
 
 @contextlib.contextmanager
 def folder(server: WarmServer | None):
-    """A fresh, empty working folder for one submission: inside the server's shared folder
-    when there is a server, otherwise an ordinary temporary folder.  Removed afterwards."""
+    """A fresh, empty working folder for one submission, with its :func:`ipc_folder` beside it:
+    inside the server's shared folder when there is a server, otherwise in an ordinary
+    temporary folder.  Removed afterwards."""
     parent = str(server.stage) if server else None
     with tempfile.TemporaryDirectory(prefix="grade-", dir=parent) as tmp:
-        yield Path(tmp)
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        ipc_folder(workdir).mkdir()
+        yield workdir

@@ -6,11 +6,17 @@ an IPython kernel with everything already imported.  Each kernel gets
 
 * its own user, mount, pid, network, IPC and UTS namespaces (it is pid 1 of its namespace, so
   every process it starts dies with it);
-* a fresh, empty ``/tmp`` and ``/dev/shm``; the only other writable place is its own working
-  folder, bind-mounted at the same path the grader uses; the server's folder (its socket, other
-  submissions' folders) is hidden under the fresh ``/tmp``;
+* a fresh, empty ``/tmp`` and ``/dev/shm`` and its own working folder (at the path the grader
+  uses, holding copies of the files the grader put there), each a tmpfs of a fixed size, and
+  nothing else writable; the server's folder (its socket, other submissions' folders) is hidden
+  under the fresh ``/tmp``.  Its ipc folder (connection file and sockets) is bound from the
+  grader's side only until the kernel has bound its sockets, then unmounted by the monitor
+  before any cell runs;
 * no capabilities at all (bounding set dropped, so not even after ``execve``), no new
-  privileges, and an address-space cap;
+  privileges, an address-space cap, a file-size cap, and a ``pid_max`` for its own pid
+  namespace, set while it still holds its capabilities.  Inside its user namespace the kernel
+  is never uid 0 (a grader running as root is mapped to ``nobody``), so nothing it runs later
+  may raise that limit again;
 * a server and monitor it cannot inspect: both are non-dumpable, so ``/proc/<pid>/mem``, ``fd``
   and ``root`` are closed to it.
 
@@ -42,6 +48,8 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME = 1, 4, 15
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 O_PATH = 0o10000000
+MNT_DETACH = 2
+NOBODY = 65534  # the uid and gid a grader running as root has inside a kernel's user namespace
 # Process names (as in /proc/<pid>/comm), so that tests and people can tell the three apart.
 SERVER_NAME, MONITOR_NAME, KERNEL_NAME = "ag-zygote", "ag-monitor", "ag-kernel"
 
@@ -108,16 +116,17 @@ def _drop_all_capabilities() -> None:
 
 
 def _enter_namespaces() -> None:
-    """In the monitor: a new user namespace mapping this user to itself, and the rest."""
+    """In the monitor: a new user namespace mapping this user to itself (root to ``nobody``:
+    uid 0 inside may rewrite its pid namespace's ``pid_max``), and the rest."""
     uid, gid = os.getuid(), os.getgid()
     _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
                         | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     with open("/proc/self/setgroups", "w") as handle:
         handle.write("deny")
     with open("/proc/self/uid_map", "w") as handle:
-        handle.write(f"{uid} {uid} 1")
+        handle.write(f"{uid or NOBODY} {uid} 1")
     with open("/proc/self/gid_map", "w") as handle:
-        handle.write(f"{gid} {gid} 1")
+        handle.write(f"{gid or NOBODY} {gid} 1")
 
 
 def _mount_points_below(top: str) -> list[str]:
@@ -132,46 +141,85 @@ def _mount_points_below(top: str) -> list[str]:
     return sorted(set(points), key=lambda p: (p.count("/"), p))
 
 
-def _confine(workdir: str, stage: str) -> None:
-    """In the kernel (pid 1 of the new namespaces): the file system, then the privileges."""
+def _copy_files(source_fd: int, target: str) -> None:
+    """The plain files of the folder open as ``source_fd`` (the grader's assets), into ``target``."""
+    for name in os.listdir(source_fd):
+        try:
+            source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=source_fd)
+        except OSError:
+            continue  # not a plain file
+        with os.fdopen(source, "rb") as src, open(os.path.join(target, name), "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+
+
+def _set_pid_max(processes: int) -> None:
+    """Allow this pid namespace ``processes`` tasks at once (pids 1 .. pid_max - 1)."""
+    try:
+        with open("/proc/sys/kernel/pid_max", "w") as handle:
+            handle.write(str(processes + 1))
+    except OSError as err:  # Linux before 6.14 has one pid_max for the whole machine
+        raise Refused(f"limit the kernel's processes (pid_max of its namespace): {err}") from err
+
+
+def _confine(request: dict, stage: str) -> None:
+    """In the kernel (pid 1 of the new namespaces): the file system, the process limit, then
+    the privileges."""
+    workdir, ipc = request[protocol.REQUEST_WORKDIR], request.get(protocol.REQUEST_IPC)
+    sized = f",size={int(request[protocol.REQUEST_SCRATCH_BYTES])}" \
+        if protocol.REQUEST_SCRATCH_BYTES in request else ""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     # A fresh /tmp hides the server's (its socket, other submissions' folders); what the sandbox
     # bound read-only below /tmp (Python itself, when it lives there) is bound again on top.
     rebind = [(point, os.open(point, O_PATH | os.O_DIRECTORY))
               for point in _mount_points_below("/tmp")
               if point != stage and not point.startswith(stage + "/")]
-    keep = os.open(workdir, O_PATH | os.O_DIRECTORY)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    assets = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    keep_ipc = os.open(ipc, O_PATH | os.O_DIRECTORY) if ipc else None
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" + sized)
     if not (stage + "/").startswith("/tmp/"):
-        _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+        _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
     for point, fd in rebind:  # a bind of a read-only mount is read-only too
         os.makedirs(point, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)
         os.close(fd)
     os.makedirs(workdir, exist_ok=True)
-    _mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND | MS_REC)
-    os.close(keep)
+    _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700" + sized)
+    _copy_files(assets, workdir)
+    os.close(assets)
+    if keep_ipc is not None:
+        os.makedirs(ipc, exist_ok=True)
+        _mount(f"/proc/self/fd/{keep_ipc}", ipc, None, MS_BIND)
+        os.close(keep_ipc)
     if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" + sized)
     os.makedirs(os.environ.get("MPLCONFIGDIR", "/tmp/matplotlib"), exist_ok=True)
+    _set_pid_max(int(request.get(protocol.REQUEST_PROCESSES, 1024)))
     _drop_all_capabilities()
 
 
-def _kernel(request: dict, stage: str) -> None:
-    """Become the kernel; never returns."""
+def _cap(resource_id: int, value: int) -> None:
+    import resource
+    hard = resource.getrlimit(resource_id)[1]
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(resource_id, (value, value))
+
+
+def _kernel(request: dict, stage: str, sockets_bound: int, ipc_gone: int) -> None:
+    """Become the kernel; never returns.  Once its sockets are bound it writes a byte to
+    ``sockets_bound`` and waits for one on ``ipc_gone`` (see :func:`_monitor`)."""
     status = 1
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _name(KERNEL_NAME)
         workdir = request[protocol.REQUEST_WORKDIR]
-        _confine(workdir, stage)
+        _confine(request, stage)
         os.setsid()
         import resource
-        memory = int(request[protocol.REQUEST_MEMORY_BYTES])
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-        if hard != resource.RLIM_INFINITY:
-            memory = min(memory, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        _cap(resource.RLIMIT_AS, int(request[protocol.REQUEST_MEMORY_BYTES]))
+        if protocol.REQUEST_FILE_BYTES in request:
+            _cap(resource.RLIMIT_FSIZE, int(request[protocol.REQUEST_FILE_BYTES]))
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
@@ -185,9 +233,15 @@ def _kernel(request: dict, stage: str) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        sys.argv = ["ipykernel_launcher", "-f", request[protocol.REQUEST_CONNECTION_FILE]]
-        from ipykernel import kernelapp
-        kernelapp.launch_new_instance()
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        app.initialize(["-f", request[protocol.REQUEST_CONNECTION_FILE]])
+        os.write(sockets_bound, b"1")  # no student code has run yet: it runs once app starts
+        if os.read(ipc_gone, 1) != b"1":
+            raise Refused("the monitor did not unmount the ipc folder")
+        os.close(sockets_bound)
+        os.close(ipc_gone)
+        app.start()
         status = 0
     except SystemExit as stop:
         status = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
@@ -212,14 +266,21 @@ def _monitor(conn: socket.socket, stage: str) -> None:
         except (Refused, OSError) as err:
             conn.sendall(protocol.line(protocol.REFUSED, err))
             return
+        bound_r, bound_w = os.pipe()
+        gone_r, gone_w = os.pipe()
         kernel = os.fork()
         if kernel == 0:
             conn.close()
-            _kernel(request, stage)
+            os.close(bound_r)
+            os.close(gone_w)
+            _kernel(request, stage, bound_w, gone_r)
+        os.close(bound_w)
+        os.close(gone_r)
         ended = False
         try:
             conn.sendall(protocol.line(protocol.STARTED))
-            ended = _relay(conn, lines, kernel)
+            ended = _relay(conn, lines, kernel, _IpcSeal(request.get(protocol.REQUEST_IPC),
+                                                         bound_r, gone_w))
         finally:  # whatever happened here, the kernel does not outlive its monitor
             if not ended:
                 os.kill(kernel, signal.SIGKILL)
@@ -247,13 +308,41 @@ class _Lines:
         return line + b"\n"
 
 
-def _relay(conn: socket.socket, lines: _Lines, kernel: int) -> bool:
+class _IpcSeal:
+    """The monitor's half of the ipc hand-over: when the kernel says its sockets are bound,
+    unmount its ipc folder (in the mount namespace the two share), then tell it to go on.  The
+    grader still reaches the sockets from its side; the kernel no longer sees the folder."""
+
+    def __init__(self, ipc: str | None, bound: int, gone: int) -> None:
+        self.ipc, self.bound, self.gone = ipc, bound, gone
+
+    def done(self) -> None:
+        if os.read(self.bound, 1) == b"1":
+            if self.ipc:
+                _check(libc.umount2(self.ipc.encode(), MNT_DETACH), f"unmount {self.ipc}")
+            os.write(self.gone, b"1")
+        self.close()
+
+    def close(self) -> None:
+        for fd in (self.bound, self.gone):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.bound = -1
+
+
+def _relay(conn: socket.socket, lines: _Lines, kernel: int, seal: _IpcSeal) -> bool:
     """Until the kernel ends (report its status; True) or the relay goes (False)."""
     pidfd = os.pidfd_open(kernel)
     try:
         while True:
+            waiting = [seal.bound] if seal.bound >= 0 else []
             ready = [conn] if lines.pending() else \
-                select.select([conn, pidfd], [], [])[0]
+                select.select([conn, pidfd, *waiting], [], [])[0]
+            if seal.bound in ready:
+                seal.done()
+                continue
             if pidfd in ready:
                 _, wait_status = os.waitpid(kernel, 0)
                 try:
@@ -270,6 +359,7 @@ def _relay(conn: socket.socket, lines: _Lines, kernel: int) -> bool:
                 os.kill(kernel, int(argument))
     finally:
         os.close(pidfd)
+        seal.close()
 
 
 def _serve(server: socket.socket, stage: str) -> None:
