@@ -21,8 +21,7 @@ from nbformat import NotebookNode
 
 from autograder.isolation.sandbox import MB, SandboxPolicy, kernel_manager
 from autograder.isolation.warm import WarmServer
-from autograder.results import (CellEnd, CellRun, LimitsInWords, Status, Stop,
-                                stop_of_error)
+from autograder.results import CellEnd, CellRun, LimitsInWords, Status, Stop, stop_of_error
 
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",

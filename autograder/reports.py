@@ -5,7 +5,6 @@ files: rows keep the intake's order and nothing records a time."""
 
 from __future__ import annotations
 
-import csv
 import html
 from collections import Counter
 from dataclasses import dataclass

@@ -16,8 +16,13 @@ import pytest
 from autograder.execute import KERNEL_ENV, Limits, run_notebook
 from autograder.grade import grade_folder
 from autograder.isolation import protocol, warm, zygote
-from autograder.isolation.sandbox import (MB, SandboxPolicy, _python_roots, server_command,
-                                          warm_server)
+from autograder.isolation.sandbox import (
+    MB,
+    SandboxPolicy,
+    _python_roots,
+    server_command,
+    warm_server,
+)
 from autograder.results import Status
 
 POLICY = SandboxPolicy()

@@ -142,7 +142,7 @@ def _mount_points_below(top: str) -> list[str]:
 
 
 def _copy_files(source_fd: int, target: str) -> None:
-    """The plain files of the folder open as ``source_fd`` (the grader's assets), into ``target``."""
+    """The plain files of the folder open as ``source_fd`` (the assets), into ``target``."""
     for name in os.listdir(source_fd):
         try:
             source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=source_fd)
