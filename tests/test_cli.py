@@ -121,3 +121,8 @@ def test_the_readme_states_the_default_limits():
     assert f"not ready {d.sandbox.warm_start_timeout} s after its start" in row
     args = build_parser().parse_args(["grade", "ch01_keras_api", "x", "--out", "y"])
     assert {flag: getattr(args, flag.replace("-", "_")) for flag in stated} == stated
+    disk = next(line for line in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+                .splitlines() if "| disk and processes |" in line)
+    assert dict(re.findall(r"`([a-z_]+)` = (\d+)", disk)) == {
+        "scratch_mb": str(d.sandbox.scratch_mb), "file_mb": str(d.sandbox.file_mb),
+        "processes": str(d.sandbox.processes)}
