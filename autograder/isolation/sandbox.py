@@ -1,12 +1,13 @@
 """Isolation for student code: each submission's kernel runs inside bubblewrap (``bwrap``).
 
 Inside the sandbox the kernel sees a read-only system (``/usr``, ``/etc``, the Python install and
-the virtual environment), an empty ``/tmp``, and one writable folder that holds only the
-submission's working files. The course repository (``source/``, the answer key), other
-submissions and the instructor's home are not there at all. It has no network (its own empty
-network namespace) and an address-space cap (``prlimit --as``), so a memory bomb ends in a
-``MemoryError`` instead of taking the machine down.  The grader talks to the kernel over
-``ipc`` sockets in the working folder; the tests themselves live only in the grader's memory and
+the virtual environment), an empty ``/tmp`` and ``/dev/shm``, and one writable folder that holds
+only the submission's working files, each a tmpfs of :attr:`SandboxPolicy.scratch_mb`. The course
+repository (``source/``, the answer key), other submissions and the instructor's home are not
+there at all. It has no network (its own empty network namespace), an address-space cap
+(``prlimit --as``), so a memory bomb ends in a ``MemoryError`` instead of taking the machine
+down, a file-size cap and a process cap.  The grader talks to the kernel over ``ipc`` sockets in
+a folder beside the working folder; the tests themselves live only in the grader's memory and
 reach the kernel one cell at a time.
 
 By default the kernel is not started from scratch: it is forked from a warm-kernel server that
