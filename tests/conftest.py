@@ -22,9 +22,35 @@ CHAPTERS = find_chapters()
 CHAPTER_IDS = [c.name for c in CHAPTERS]
 
 
+# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`).  Each file
+# below grades with two kernels at a time (or a two-worker Dask cluster) and shares session
+# fixtures with the others: they form one group, run one after another on one worker, so two
+# gradings never fight for the machine's two cores.  The other worker takes everything else:
+# each notebook's nbval cells (one group per notebook, in order, in one kernel), each other test
+# file as a group of its own (its module fixtures are computed once), and the tests of SPLIT one
+# by one (each starts its own kernel or Python and shares nothing).
+POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py",
+        "test_term_run.py", "test_cli.py"}
+SPLIT = {"test_seeds.py", "test_standalone.py"}
+
+
+def xdist_group(item) -> str | None:
+    """The pytest-xdist group an item runs in (None: any worker, on its own)."""
+    path = Path(str(item.fspath))
+    if path.name in POOL:
+        return "pool"
+    return None if path.name in SPLIT else path.as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Run the slow notebook executions (nbval items) last, after the quick checks."""
+    """Run the slow notebook executions (nbval items) last, after the quick checks; put every
+    item in its xdist group (xdist reads the marks after this hook)."""
     items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
+    for item in items:
+        group = xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def notebook_function(source: str, name: str, namespace: dict):
@@ -97,7 +123,9 @@ def graded(tmp_path_factory) -> dict[str, GradedExamples]:
     return runs
 
 
-WHOLE_EXAMPLES = ("example-complete", "example-partial", "example-untouched")
+# The whole-notebook comparison runs on a fixed subset: every lesson cell of a chapter costs
+# minutes. The partial example holds model answers and untouched stubs, so it covers both.
+WHOLE_EXAMPLES = ("example-partial",)
 
 
 def assert_same_grades(cut, whole, name: str) -> None:
@@ -114,8 +142,8 @@ def assert_same_grades(cut, whole, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def graded_whole(graded, tmp_path_factory) -> dict[str, ClassResult]:
-    """The same examples graded again running every lesson cell (``--full-notebook``); the
-    ``graded`` run left out the lesson cells nothing graded needs."""
+    """The partial example of each chapter graded again running every lesson cell
+    (``--full-notebook``); the ``graded`` run left out the lesson cells nothing graded needs."""
     runs = {}
     for name, run in graded.items():
         folder = tmp_path_factory.mktemp(f"whole-{name}")

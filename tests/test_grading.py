@@ -6,7 +6,7 @@ import csv
 import html
 
 import nbformat
-from conftest import WARNING_ANSWER, assert_same_grades
+from conftest import WARNING_ANSWER, WHOLE_EXAMPLES, assert_same_grades
 from nbgrader.utils import determine_grade
 
 from autograder import reports
@@ -30,9 +30,11 @@ def test_grading_the_same_answers_twice_gives_identical_scores(chapter, graded):
 
 
 def test_leaving_out_lessons_changes_no_grade(chapter, graded, graded_whole):
-    """Each example graded with the lesson cells nothing graded needs left out, and again with
-    the whole notebook: the same status, points, outcome and words for every item."""
+    """The partial example (model answers and stubs) graded with the lesson cells nothing graded
+    needs left out, and again with the whole notebook: the same status, points, outcome and words
+    for every item."""
     run = graded[chapter.name]
+    assert [w.student_id for w in graded_whole[chapter.name].results] == list(WHOLE_EXAMPLES)
     for whole in graded_whole[chapter.name].results:
         assert_same_grades(run[whole.student_id], whole, whole.student_id)
 
