@@ -40,7 +40,7 @@ run: $(STAMP) sandbox
 	$(PY) -m autograder demo
 
 test: $(STAMP) sandbox browser
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 # The kernel-free tier (scan, assembly, scoring, messages, intake, hygiene): seconds, not minutes.
 test-fast: $(STAMP)

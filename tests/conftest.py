@@ -22,35 +22,44 @@ CHAPTERS = find_chapters()
 CHAPTER_IDS = [c.name for c in CHAPTERS]
 
 
-# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`).  Each file
-# below grades with two kernels at a time (or a two-worker Dask cluster) and shares session
-# fixtures with the others: they form one group, run one after another on one worker, so two
-# gradings never fight for the machine's two cores.  The other worker takes everything else:
-# each notebook's nbval cells (one group per notebook, in order, in one kernel), each other test
-# file as a group of its own (its module fixtures are computed once), and the tests of SPLIT one
-# by one (each starts its own kernel or Python and shares nothing).
+# `make test` runs the suite on two pytest-xdist workers (`-n 2`), scheduled by the groups below.
+# Each file of POOL grades with two kernels at a time (or a two-worker Dask cluster) and shares
+# session fixtures with the others: they form one group, run one after another on one worker, so
+# two gradings never fight for the machine's two cores.  The other worker takes everything else:
+# each notebook's nbval cells (in order, in one kernel), each other test file as a group of its own
+# (its module fixtures are computed once), and the tests of SPLIT one by one (each starts its own
+# kernel or Python and shares nothing).  (xdist's own `--dist loadgroup` renames node ids, which
+# pytest 9 no longer reads; this scheduler groups by the node id as it is.)
 POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py",
         "test_term_run.py", "test_cli.py"}
 SPLIT = {"test_seeds.py", "test_standalone.py"}
 
 
-def xdist_group(item) -> str | None:
-    """The pytest-xdist group an item runs in (None: any worker, on its own)."""
-    path = Path(str(item.fspath))
-    if path.name in POOL:
+def xdist_group(nodeid: str) -> str:
+    """The group of a test (its node id): the tests of one group run on one worker, in order."""
+    path = nodeid.split("::")[0]
+    name = path.rsplit("/", 1)[-1]
+    if name in POOL:
         return "pool"
-    return None if path.name in SPLIT else path.as_posix()
+    return nodeid if name in SPLIT else path
 
 
-@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """xdist's scope scheduling (largest group first, one group per worker at a time), with
+        xdist_group() as the scope."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Run the slow notebook executions (nbval items) last, after the quick checks; put every
-    item in its xdist group (xdist reads the marks after this hook)."""
+    """Run the slow notebook executions (nbval items) last, after the quick checks."""
     items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
-    for item in items:
-        group = xdist_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def notebook_function(source: str, name: str, namespace: dict):
