@@ -197,33 +197,39 @@ def release_all(*, layout: CourseLayout = CourseLayout(), dest: Path | None = No
     return written
 
 
-def out_of_sync(*, layout: CourseLayout = CourseLayout()) -> list[str]:
-    """Differences between the committed ``notebooks/`` and a fresh release of ``source/``."""
+def out_of_sync(*, layout: CourseLayout = CourseLayout(), fresh: Path | None = None) -> list[str]:
+    """Differences between the committed ``notebooks/`` and a fresh release of ``source/``
+    (``fresh``: a folder that already holds one, from ``release_all(dest=...)``)."""
+    if fresh is not None:
+        return _differences(fresh, layout)
     with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
-        fresh = Path(tmp)
-        release_all(layout=layout, dest=fresh)
-        problems = []
-        committed = layout.notebooks
-        fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
-        have_files = (
-            {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
-            if committed.is_dir()
-            else set()
-        )
-        have_files = {p for p in have_files if ".ipynb_checkpoints" not in p.parts}
-        for rel in sorted(fresh_files - have_files):
-            problems.append(f"missing: notebooks/{rel}")
-        for rel in sorted(have_files - fresh_files):
-            problems.append(f"not from source/: notebooks/{rel}")
-        for rel in sorted(fresh_files & have_files):
-            if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
-                problems.append(f"differs from a fresh release: notebooks/{rel}")
-        readme = layout.root / "README.md"
-        if readme.is_file():
-            text = readme.read_text(encoding="utf-8")
-            if readme_with_badges(text, find_chapters(layout=layout)) != text:
-                problems.append("README.md: Colab badges not written from [tool.course]")
-        return problems
+        release_all(layout=layout, dest=Path(tmp))
+        return _differences(Path(tmp), layout)
+
+
+def _differences(fresh: Path, layout: CourseLayout) -> list[str]:
+    problems = []
+    committed = layout.notebooks
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    have_files = (
+        {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+        if committed.is_dir()
+        else set()
+    )
+    have_files = {p for p in have_files if ".ipynb_checkpoints" not in p.parts}
+    for rel in sorted(fresh_files - have_files):
+        problems.append(f"missing: notebooks/{rel}")
+    for rel in sorted(have_files - fresh_files):
+        problems.append(f"not from source/: notebooks/{rel}")
+    for rel in sorted(fresh_files & have_files):
+        if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
+            problems.append(f"differs from a fresh release: notebooks/{rel}")
+    readme = layout.root / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        if readme_with_badges(text, find_chapters(layout=layout)) != text:
+            problems.append("README.md: Colab badges not written from [tool.course]")
+    return problems
 
 
 def check_in_sync(*, layout: CourseLayout = CourseLayout()) -> None:

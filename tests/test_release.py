@@ -4,6 +4,8 @@ carry no solution code and no hidden test."""
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import CHAPTER_IDS, CHAPTERS
@@ -17,21 +19,37 @@ SOLUTION_REGION = re.compile(
 )
 
 
-def test_committed_student_notebooks_match_a_fresh_release():
-    assert release.out_of_sync() == []
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    """One fresh release of source/ (about 7 s a chapter), which both sync tests compare with."""
+    folder = tmp_path_factory.mktemp("fresh-release")
+    release.release_all(dest=folder)
+    return folder
 
 
-def test_a_stale_student_notebook_is_reported(tmp_path):
+def test_committed_student_notebooks_match_a_fresh_release(fresh):
+    assert release.out_of_sync(fresh=fresh) == []
+
+
+def test_out_of_sync_releases_afresh_when_given_no_release(fresh, tmp_path):
+    """Without ``fresh`` the check makes its own release, which is the same as the shared one."""
+    layout = CourseLayout(tmp_path)
+    (tmp_path / "source").symlink_to(CourseLayout().source)
+    shutil.copytree(fresh, tmp_path / "notebooks")
+    assert release.out_of_sync(layout=layout) == []
+
+
+def test_a_stale_student_notebook_is_reported(fresh, tmp_path):
     """The sync check is not vacuous: edit a released copy and it must notice."""
     layout = CourseLayout(tmp_path)
     (tmp_path / "source").symlink_to(CourseLayout().source)
-    release.release_all(layout=layout)
-    assert release.out_of_sync(layout=layout) == []
+    shutil.copytree(fresh, tmp_path / "notebooks")
+    assert release.out_of_sync(layout=layout, fresh=fresh) == []
     victim = next((tmp_path / "notebooks").rglob("*.ipynb"))
     victim.write_text(victim.read_text(encoding="utf-8").replace("Keras", "Kera", 1),
                       encoding="utf-8")
     (tmp_path / "notebooks" / "stray.txt").write_text("not released", encoding="utf-8")
-    problems = release.out_of_sync(layout=layout)
+    problems = release.out_of_sync(layout=layout, fresh=fresh)
     assert any("differs" in p and victim.name in p for p in problems)
     assert any("stray.txt" in p for p in problems)
 
