@@ -208,6 +208,7 @@ def out_of_sync(*, layout: CourseLayout = CourseLayout(), fresh: Path | None = N
 
 
 def _differences(fresh: Path, layout: CourseLayout) -> list[str]:
+    """What differs between the release in ``fresh`` and the layout's ``notebooks/`` and README."""
     problems = []
     committed = layout.notebooks
     fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}

@@ -2,7 +2,7 @@
 
 Run the suite with every duration reported, then read its log:
 
-    .venv/bin/python -m pytest -n 2 --dist loadgroup --durations=0 | tee build/suite.log
+    .venv/bin/python -m pytest -n 2 --durations=0 | tee build/suite.log
     .venv/bin/python tests/suite_time.py build/suite.log
 
 Each file's figure is the sum of its items' setup, call and teardown times (a shared fixture's
@@ -27,7 +27,7 @@ def per_file(lines: list[str]) -> dict[str, float]:
     for line in lines:
         match = DURATION.match(line.strip())
         if match:
-            seconds[match["node"].split("::")[0].split("@")[0]] += float(match["s"])
+            seconds[match["node"].split("::")[0]] += float(match["s"])
     return dict(seconds)
 
 

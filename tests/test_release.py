@@ -31,19 +31,22 @@ def test_committed_student_notebooks_match_a_fresh_release(fresh):
     assert release.out_of_sync(fresh=fresh) == []
 
 
+def _course_with_release(fresh: Path, root: Path) -> CourseLayout:
+    """A course in ``root``: this course's source/ and a copy of the release ``fresh`` as its
+    notebooks/."""
+    (root / "source").symlink_to(CourseLayout().source)
+    shutil.copytree(fresh, root / "notebooks")
+    return CourseLayout(root)
+
+
 def test_out_of_sync_releases_afresh_when_given_no_release(fresh, tmp_path):
     """Without ``fresh`` the check makes its own release, which is the same as the shared one."""
-    layout = CourseLayout(tmp_path)
-    (tmp_path / "source").symlink_to(CourseLayout().source)
-    shutil.copytree(fresh, tmp_path / "notebooks")
-    assert release.out_of_sync(layout=layout) == []
+    assert release.out_of_sync(layout=_course_with_release(fresh, tmp_path)) == []
 
 
 def test_a_stale_student_notebook_is_reported(fresh, tmp_path):
     """The sync check is not vacuous: edit a released copy and it must notice."""
-    layout = CourseLayout(tmp_path)
-    (tmp_path / "source").symlink_to(CourseLayout().source)
-    shutil.copytree(fresh, tmp_path / "notebooks")
+    layout = _course_with_release(fresh, tmp_path)
     assert release.out_of_sync(layout=layout, fresh=fresh) == []
     victim = next((tmp_path / "notebooks").rglob("*.ipynb"))
     victim.write_text(victim.read_text(encoding="utf-8").replace("Keras", "Kera", 1),
