@@ -4,8 +4,12 @@ a record of how every cell ended."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import time
 from collections.abc import Mapping
@@ -19,6 +23,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from autograder import exchange, judge
 from autograder.isolation.sandbox import MB, SandboxPolicy, kernel_manager
 from autograder.isolation.warm import WarmServer
 from autograder.results import CellEnd, CellRun, LimitsInWords, Status, Stop, stop_of_error
@@ -99,8 +104,14 @@ class GradingClient(NotebookClient):
 
     def __init__(self, nb: NotebookNode, *, limits: Limits, uncapped: set[int],
                  unrecorded: set[int] = frozenset(), checks: set[int] = frozenset(),
+                 judged: set[int] = frozenset(), judge_km: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
+        self.judged = judged
+        self.judge = _JudgeSide(judge_km) if judge_km is not None else None
+        self._student: tuple[Any, Any] = (None, None)  # the student's (km, kc) during a test
+        self._student_call: str | None = None  # the grader's request the student's kernel runs
+        self._start_kwargs: dict[str, Any] = {}
         self.limits = limits
         self.uncapped = uncapped
         self.checks = checks
@@ -135,6 +146,8 @@ class GradingClient(NotebookClient):
                                  store_history: bool = True) -> NotebookNode:
         self._current, self._cell_output = cell_index, 0
         try:
+            if cell_index in self.judged and self.judge is not None:
+                return await self._judged_cell(cell, cell_index)
             return await super().async_execute_cell(
                 cell, cell_index, execution_count,
                 store_history and cell_index not in self.unrecorded)
@@ -147,6 +160,138 @@ class GradingClient(NotebookClient):
         finally:
             if cell_index in self._interrupted:
                 await asyncio.sleep(SETTLE_AFTER_INTERRUPT)
+
+    async def async_execute(self, reset_kc: bool = False, **kwargs: Any) -> NotebookNode:
+        self._start_kwargs = kwargs
+        try:
+            return await super().async_execute(reset_kc=reset_kc, **kwargs)
+        finally:
+            if self.judge is not None:
+                await self.judge.close()
+
+    # --- the judge (see autograder.judge): test cells run in a kernel of their own ----------
+
+    async def _judged_cell(self, cell: NotebookNode, index: int) -> NotebookNode:
+        """Run a test cell in the judge's kernel, answering its questions from the student's."""
+        assert self.judge is not None
+        if self.judge.kc is None:
+            await self.judge.start(self, {k: v for k, v in self._start_kwargs.items()
+                                          if k in ("env", "stdout", "stderr")})
+        student = (self.km, self.kc)
+        self._student = student
+        deadline = time.monotonic() + self._timeout_for(cell)
+        self.km, self.kc = self.judge.km, self.judge.kc
+        serving = asyncio.ensure_future(self._serve_judge(deadline))
+        try:
+            return await super().async_execute_cell(cell, index, None, False)
+        finally:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await serving
+            self.km, self.kc = student
+            await self._settle_student(index)
+
+    async def _serve_judge(self, deadline: float) -> None:
+        assert self.judge is not None and self.judge.kc is not None
+        while True:
+            try:
+                msg = await ensure_async(self.judge.kc.get_stdin_msg(timeout=0.05))
+            except queue.Empty:
+                continue
+            if msg.get("msg_type") != "input_request":
+                continue
+            asked = judge.question(msg.get("content", {}).get("prompt", ""))
+            self.judge.kc.input(await self._answer(asked, deadline))
+
+    async def _answer(self, asked: dict, deadline: float) -> str:
+        """The grader's reply to one of the judge's questions (see :mod:`autograder.judge`)."""
+        if asked.get("op") == judge.FETCH and isinstance(asked.get("names"), list):
+            code = judge.export_source([str(n) for n in asked["names"]])
+        elif asked.get("op") == judge.CALL and isinstance(asked.get("ref"), str) \
+                and judge.request_of(asked) is not None:
+            code = judge.call_source(asked["ref"], judge.request_of(asked))
+        else:
+            return judge.reply(None, "the grader did not understand the judge")
+        data, why = await self._run_in_student(code, deadline)
+        return judge.reply(data, why)
+
+    async def _run_in_student(self, code: str, deadline: float) -> tuple[bytes | None, str]:
+        """Run the grader's ``code`` in the student's kernel: the one crossing it sent, or
+        ``None`` and why there is none."""
+        km, kc = self._student
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        self._student_call = msg_id
+        sent: list[str] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                return None, f"the notebook's code ran longer than {self.limits.cell_timeout} s"
+            with contextlib.suppress(queue.Empty):
+                while True:  # the crossing, and nothing else the student's code prints
+                    msg = await ensure_async(kc.get_iopub_msg(timeout=0))
+                    if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                        continue
+                    payload = msg.get("content", {}).get("data", {}).get(exchange.MIME) \
+                        if msg.get("msg_type") == "display_data" else None
+                    if isinstance(payload, str) and size < 2 * exchange.MAX_BYTES:
+                        sent.append(payload)
+                        size += len(payload)
+            try:
+                reply = await ensure_async(kc.get_shell_msg(timeout=0.05))
+            except queue.Empty:
+                if not await ensure_async(km.is_alive()):
+                    return None, "the notebook's kernel ended"
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+        self._student_call = None
+        await self._drain_iopub(kc, msg_id, sent)
+        if reply.get("content", {}).get("status") != "ok" or len(sent) != 1:
+            return None, "the answer could not be read from the notebook"
+        try:
+            return base64.b64decode(sent[0], validate=True), ""
+        except (binascii.Error, ValueError):
+            return None, "the answer could not be read from the notebook"
+
+    @staticmethod
+    async def _drain_iopub(kc: Any, msg_id: str, sent: list[str]) -> None:
+        """The outputs of ``msg_id`` still on the way once its reply came (up to its idle)."""
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                msg = await ensure_async(kc.get_iopub_msg(timeout=0.05))
+            except queue.Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg.get("msg_type") == "status" and \
+                    msg.get("content", {}).get("execution_state") == "idle":
+                return
+            payload = msg.get("content", {}).get("data", {}).get(exchange.MIME) \
+                if msg.get("msg_type") == "display_data" else None
+            if isinstance(payload, str):
+                sent.append(payload)
+
+    async def _settle_student(self, index: int) -> None:
+        """After a test: a call still running in the student's kernel is interrupted and must
+        end within the grace; a student's kernel that ended ends the run."""
+        km, kc = self._student
+        msg_id, self._student_call = self._student_call, None
+        if msg_id is not None:
+            await ensure_async(km.interrupt_kernel())
+            end = time.monotonic() + self.limits.interrupt_grace
+            while True:
+                if time.monotonic() > end:
+                    raise _RunStopped(Stop.KERNEL_STOPPED)
+                try:
+                    reply = await ensure_async(kc.get_shell_msg(timeout=0.1))
+                except queue.Empty:
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
+            await asyncio.sleep(SETTLE_AFTER_INTERRUPT)
+        if not await ensure_async(km.is_alive()):
+            raise DeadKernelError("the notebook's kernel ended")
 
     def _end_run(self, index: int, stop: Stop) -> None:
         self.runs[index] = CellRun(CellEnd.STOPPED, self._stopping.get(index, stop))
@@ -168,6 +313,8 @@ class GradingClient(NotebookClient):
         self._interrupted.add(index)
         assert self.km is not None
         await ensure_async(self.km.interrupt_kernel())
+        if index in self.judged and getattr(self, "_student_call", None) is not None:
+            await ensure_async(self._student[0].interrupt_kernel())
 
     async def _async_handle_timeout(self, timeout: int,
                                     cell: NotebookNode | None = None) -> None:
@@ -207,6 +354,36 @@ class GradingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class _JudgeSide:
+    """The judge's kernel of one run: started at the first test cell, ended with the run."""
+
+    def __init__(self, km: Any) -> None:
+        self.km = km
+        self.kc: Any = None
+
+    async def start(self, client: GradingClient, kwargs: dict) -> None:
+        await ensure_async(self.km.start_kernel(**kwargs))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await ensure_async(self.kc.wait_for_ready(timeout=client.limits.kernel_start_timeout))
+        self.kc.allow_stdin = True
+        msg_id = self.kc.execute(judge.judge_setup_source(), store_history=False,
+                                 allow_stdin=False)
+        while True:
+            reply = await ensure_async(
+                self.kc.get_shell_msg(timeout=client.limits.kernel_start_timeout))
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+        if reply.get("content", {}).get("status") != "ok":
+            raise DeadKernelError("the judge did not start")
+
+    async def close(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            await ensure_async(self.km.shutdown_kernel(now=True))
+
+
 @dataclass(frozen=True)
 class RunReport:
     """How a run went: its status (graded, a timeout or a dead kernel) and what the status
@@ -237,6 +414,8 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
                  uncapped: frozenset[int] | set[int] = frozenset(),
                  unrecorded: frozenset[int] | set[int] = frozenset(),
                  checks: frozenset[int] | set[int] = frozenset(),
+                 judged: frozenset[int] | set[int] = frozenset(),
+                 judge_workdir: Path | None = None,
                  server: WarmServer | None = None) -> RunReport:
     """Execute ``nb`` in place in a fresh kernel confined to ``workdir`` (forked by ``server``
     when given, see :mod:`autograder.isolation.warm`), recording how each cell ended (see
@@ -249,6 +428,8 @@ def run_notebook(nb: NotebookNode, *, workdir: Path, limits: Limits,
         uncapped=set(uncapped),
         unrecorded=set(unrecorded),
         checks=set(checks),
+        judged=set(judged),
+        judge_km=kernel_manager(judge_workdir, limits.sandbox, server) if judge_workdir else None,
         km=kernel_manager(workdir, limits.sandbox, server),
         kernel_name="python3",
         allow_errors=True,

@@ -56,7 +56,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import cut, guard, notebook, records, scan
+from autograder import cut, guard, judge, notebook, records, scan
 from autograder.answer_key import AnswerKey
 from autograder.check import TAG as CHECK_TAG
 from autograder.course import Chapter, find_chapters, get_chapter
@@ -93,6 +93,7 @@ class GradingTask:
     other_chapters: Mapping[str, frozenset[str]] = field(default_factory=dict)
     filename: str = ""
     whole_notebook: bool = False  # run every lesson cell, not only what graded cells need
+    judge: bool = False  # run the test cells in a judge kernel (autograder.judge)
 
 
 # --- assembling the notebook that runs --------------------------------------------------------
@@ -104,6 +105,7 @@ class _Plan:
     guards: dict[int, guard.Guard]
     notes: list[str]
     left_out: list[str] = field(default_factory=list)  # lesson cells not run (sources)
+    judged: bool = False  # test cells run in the judge's kernel, not the student's
 
 
 def _role(cell: NotebookNode) -> str:
@@ -112,9 +114,11 @@ def _role(cell: NotebookNode) -> str:
     return "other"
 
 
-def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
+def _key_test_cell(key: AnswerKey, gid: str, *, judged: bool = False) -> NotebookNode:
     template = next(c for c in key.instructor.cells if notebook.grade_id(c) == gid)
-    cell = nbformat.v4.new_code_cell(guard.check_source(key.tests[gid].source))
+    source = key.tests[gid].source
+    cell = nbformat.v4.new_code_cell(judge.judged_source(source) if judged
+                                     else guard.check_source(source))
     cell.metadata = copy.deepcopy(template.metadata)
     return cell
 
@@ -135,7 +139,8 @@ def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
     return {indices[i] for i in cut.lessons_to_leave_out(cells) if i < len(indices)}
 
 
-def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) -> _Plan:
+def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True,
+             judged: bool = False) -> _Plan:
     """The notebook that is run: the student's code cells, every test cell from the key, and
     the grader's guard cells around each test.  Unless ``whole``, the lesson cells nothing
     graded needs are left out (:mod:`autograder.cut`)."""
@@ -147,10 +152,14 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
     for gid in missing:
         after_answer.setdefault(key.tests[gid].answer_id, []).append(gid)
 
-    plan = _Plan(nbformat.v4.new_notebook(), [], {}, notes)
+    plan = _Plan(nbformat.v4.new_notebook(), [], {}, notes, judged=judged)
     plan.nb.metadata = copy.deepcopy(key.instructor.metadata)
 
     def add(cell: NotebookNode, role: str) -> None:
+        if judged:
+            plan.nb.cells.append(cell)
+            plan.roles.append(role)
+            return
         if role == "test" and (not plan.roles or plan.roles[-1] != "grader"):
             add_guard()
         plan.nb.cells.append(cell)
@@ -164,7 +173,9 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
         plan.nb.cells.append(nbformat.v4.new_code_cell(new.source))
         plan.roles.append("grader")
 
-    snapshot = nbformat.v4.new_code_cell("")  # filled in below, once every guard is known
+    # judged: the first cell installs the exchange; otherwise the guard's snapshot, filled in
+    # below once every guard is known
+    snapshot = nbformat.v4.new_code_cell(judge.student_setup_source() if judged else "")
     plan.nb.cells.append(snapshot)
     plan.roles.append("grader")
     used: set[str] = set()
@@ -180,7 +191,7 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
                 notes.append(f"a second copy of test cell {gid} was ignored")
                 continue
             used.add(gid)
-            add(_key_test_cell(key, gid), "test")
+            add(_key_test_cell(key, gid, judged=judged), "test")
             continue
         if cell.get("cell_type") != "code":
             continue
@@ -189,10 +200,12 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
         add(plain, _role(cell))
         if notebook.is_answer_cell(cell) and gid in after_answer:
             for restored in after_answer.pop(gid):
-                add(_key_test_cell(key, restored), "test")
+                add(_key_test_cell(key, restored, judged=judged), "test")
     for leftovers in after_answer.values():
         for restored in leftovers:
-            add(_key_test_cell(key, restored), "test")
+            add(_key_test_cell(key, restored, judged=judged), "test")
+    if judged:
+        return plan
     course = [c.source for c, r in zip(plan.nb.cells, plan.roles, strict=True)
               if r == "test" or (r == "other" and c.source in key.lesson)]
     snapshot.source = guard.snapshot_source(tests=[t.source for t in key.tests.values()],
@@ -233,7 +246,7 @@ def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Score
     stubbed = {notebook.grade_id(c) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
                if r == "answer" and STUB in c.source}
     key_bytes = guard.read_key(plan.nb.cells[SNAPSHOT].get("outputs", []))
-    if SNAPSHOT in run.cells and key_bytes is None:
+    if SNAPSHOT in run.cells and key_bytes is None and not plan.judged:
         scored.findings.append(guard.NO_SNAPSHOT)
     for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
         cell_run = run.cells.get(index)
@@ -311,13 +324,13 @@ def run_task(task: GradingTask) -> SubmissionResult:
     submitted, problem = read_submission(task)
     if submitted is None:
         return _not_graded(task, *problem, started)
-    plan = assemble(submitted, task.key, whole=task.whole_notebook)
-    findings = scan_student_code(plan, task.key)
+    plan = assemble(submitted, task.key, whole=task.whole_notebook, judged=task.judge)
+    findings = scan_student_code(plan, task.key) if not task.judge else []
     run = run_plan(plan, task)
     scored = score(plan, task.key, run, task.limits)
     sign = _cut_too_much(findings, task.key, scored) if plan.left_out else ""
     if sign:  # the safety net: the whole notebook, and its result is the one recorded
-        plan = assemble(submitted, task.key, whole=True)
+        plan = assemble(submitted, task.key, whole=True, judged=task.judge)
         plan.notes.append(f"graded with the whole notebook: with lessons left out, {sign}")
         run = run_plan(plan, task)
         scored = score(plan, task.key, run, task.limits)
@@ -376,13 +389,16 @@ def run_plan(plan: _Plan, task: GradingTask) -> RunReport:
     server = warm_server(task.limits.sandbox, warm.preload_modules(task.key.instructor),
                          KERNEL_ENV)
     roles = dict(enumerate(plan.roles))
-    with warm.folder(server) as workdir:
-        for name, data in task.assets.items():
-            (workdir / name).write_bytes(data)
+    tests = {i for i, r in roles.items() if r == "test"}
+    with warm.folder(server) as workdir, warm.folder(server) as judge_dir:
+        for folder in (workdir, judge_dir) if plan.judged else (workdir,):
+            for name, data in task.assets.items():
+                (folder / name).write_bytes(data)
         return run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
                             uncapped={i for i, r in roles.items() if r == "grader"},
                             unrecorded={i for i, r in roles.items() if r in ("grader", "test")},
-                            checks={i for i, r in roles.items() if r == "test"})
+                            checks=tests, judged=tests if plan.judged else set(),
+                            judge_workdir=judge_dir if plan.judged else None)
 
 
 def decide(task: GradingTask, plan: _Plan, run: RunReport, scored: _Scored,
@@ -437,13 +453,13 @@ def chapter_assets(chapter: Chapter) -> dict[str, bytes]:
 
 def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
                      limits: Limits = Limits(), key: AnswerKey | None = None,
-                     whole_notebook: bool = False) -> SubmissionResult:
+                     whole_notebook: bool = False, judge: bool = False) -> SubmissionResult:
     """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key.
     No process is left running when it returns (the warm-kernel server it started included)."""
     try:
         return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
                                     chapter_assets(chapter), limits,
-                                    whole_notebook=whole_notebook))
+                                    whole_notebook=whole_notebook, judge=judge))
     finally:
         warm.close_server()
 
