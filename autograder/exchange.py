@@ -17,7 +17,8 @@ code is, the judge compares real data, never an object the student wrote:
   student's kernel, which calls the real function there and sends the result back.
 * An exception a function raised arrives as the most specific built-in exception class it
   derives from, with a fixed message: its text is the student's and never reaches a page.
-* Anything else is refused with a one-line reason the student can act on.
+* Anything else is refused with a one-line reason the student can act on, one of the fixed
+  texts of :data:`REASONS` (a page may show them: none holds text from the student's code).
 
 An object met twice (the same model returned by two calls) arrives as the same object twice,
 so a test can still ask ``build() is not build()``.
@@ -49,7 +50,26 @@ EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
               if isinstance(obj, type) and issubclass(obj, BaseException)}
 # What a rebuilt Keras configuration may name: Keras's own modules and functions, nothing else.
 KERAS_MODULES = ("keras", "keras.")
+CONTAINERS = ((tuple, "tuple"), (list, "list"), (frozenset, "frozenset"), (set, "set"))
 REFUSED_CLASSES = {"Lambda", "TFSMLayer"}  # run code from the file or load another format
+
+
+# Why an answer cannot cross: the only texts a refusal carries (a closed set, so that a page
+# can show them: nothing in them comes from the student's code).
+LARGE = f"the answer is larger than {MAX_BYTES // (1024 * 1024)} MB: return less data"
+DEEP = f"the answer nests containers more than {MAX_DEPTH} deep or holds too many values"
+OF_TYPE = ("an answer of this type cannot be graded: use numbers, strings, lists, tuples, "
+           "dicts, NumPy arrays or Keras objects")
+OF_DTYPE = "a NumPy array of this dtype cannot be graded: use numbers"
+UNSAVED = "the Keras object cannot be saved, so it cannot be graded: use Keras's own classes"
+NOT_KERAS = ("the Keras object uses a class that is not Keras's own (one written in the "
+             "notebook, say): use Keras's own layers, losses and metrics")
+LAMBDA = "a Keras Lambda layer cannot be graded: use Keras's built-in layers"
+UNREBUILT = "the Keras object could not be rebuilt from Keras's own classes"
+UNREADABLE = "the answer could not be read from the notebook"
+NO_FUNCTION = "a function cannot be passed here"
+REASONS = frozenset({LARGE, DEEP, OF_TYPE, OF_DTYPE, UNSAVED, NOT_KERAS, LAMBDA, UNREBUILT,
+                     UNREADABLE, NO_FUNCTION})
 
 
 class Refused(Exception):
@@ -62,12 +82,6 @@ class Raised(Exception):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
-
-
-def _type_name(value: object) -> str:
-    kind = type(value)
-    module = getattr(kind, "__module__", "") or ""
-    return kind.__name__ if module in ("builtins", "__main__") else f"{module}.{kind.__name__}"
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -89,7 +103,7 @@ class Writer:
     def _blob(self, suffix: str, data: bytes) -> str:
         self.size += len(data)
         if self.size > MAX_BYTES:
-            raise Refused(f"the answer is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise Refused(LARGE)
         name = f"b{len(self.blobs)}{suffix}"
         self.blobs[name] = data
         return name
@@ -106,9 +120,9 @@ class Writer:
     def node(self, value: object, depth: int = 0) -> dict:
         self.items += 1
         if self.items > MAX_ITEMS:
-            raise Refused(f"the answer holds more than {MAX_ITEMS} values")
+            raise Refused(DEEP)
         if depth > MAX_DEPTH:
-            raise Refused(f"the answer nests containers more than {MAX_DEPTH} deep")
+            raise Refused(DEEP)
         if value is None:
             return {"t": "none"}
         if isinstance(value, bool):
@@ -119,9 +133,10 @@ class Writer:
             return {"t": "float", "v": float.hex(value)}
         if isinstance(value, str):
             return {"t": "str", "v": str.__str__(value)}
-        for kind, name in ((tuple, "tuple"), (list, "list"), (frozenset, "frozenset"), (set, "set")):
+        for kind, name in CONTAINERS:
             if isinstance(value, kind):
-                return {"t": name, "v": [self.node(item, depth + 1) for item in kind.__iter__(value)]}
+                items = kind.__iter__(value)
+                return {"t": name, "v": [self.node(item, depth + 1) for item in items]}
         if isinstance(value, dict):
             return {"t": "dict", "v": [[self.node(k, depth + 1), self.node(v, depth + 1)]
                                        for k, v in dict.items(value)]}
@@ -135,15 +150,17 @@ class Writer:
             return keras_node
         if callable(value) and self.functions is not None:
             token, again = self._token(value)
+            if again:
+                return {"t": "same", "ref": token}
             self.functions[token] = value
-            return {"t": "function", "ref": token, "name": str(getattr(value, "__name__", "function"))[:80]}
-        raise Refused(f"a value of type {_type_name(value)} cannot be graded: use numbers, "
-                      "strings, lists, tuples, dicts, NumPy arrays or Keras objects")
+            name = str(getattr(value, "__name__", "function"))[:80]
+            return {"t": "function", "ref": token, "name": name}
+        raise Refused(OF_TYPE)
 
     def _array(self, value: np.ndarray | np.generic) -> dict:
         array = np.asarray(value)
         if array.dtype.hasobject or array.dtype.kind not in "biufcSUM" or array.dtype.fields:
-            raise Refused(f"a NumPy array of dtype {array.dtype} cannot be graded; use numbers")
+            raise Refused(OF_DTYPE)
         out = io.BytesIO()
         np.save(out, array, allow_pickle=False)
         return {"t": "scalar" if isinstance(value, np.generic) else "array",
@@ -154,7 +171,8 @@ class Writer:
         """A TensorFlow tensor or variable, or a Keras variable, as an array; else ``None``."""
         module = (getattr(type(value), "__module__", "") or "").split(".")[0]
         try:
-            if module == "tensorflow" and all(hasattr(value, a) for a in ("numpy", "dtype", "shape")):
+            tensor_like = all(hasattr(value, a) for a in ("numpy", "dtype", "shape"))
+            if module == "tensorflow" and tensor_like:
                 return np.asarray(value.numpy())
             keras = sys.modules.get("keras")
             if module == "keras" and keras is not None and isinstance(value, keras.Variable):
@@ -181,16 +199,14 @@ class Writer:
                 path = os.path.join(tmp, "model.keras")
                 try:
                     value.save(path)
-                except Exception as error:
-                    raise Refused("the Keras model cannot be saved, so it cannot be graded "
-                                  f"({type(error).__name__})") from None
+                except Exception:
+                    raise Refused(UNSAVED) from None
                 with open(path, "rb") as file:
                     return {"t": "model", "ref": token, "blob": self._blob(".keras", file.read())}
         try:
             text = json.dumps(keras.saving.serialize_keras_object(value))
         except Exception:
-            raise Refused(f"a {_type_name(value)} cannot be saved, so it cannot be graded: "
-                          "use a built-in Keras class") from None
+            raise Refused(UNSAVED) from None
         return {"t": "keras", "ref": token, "config": text}
 
     def write(self, value: object) -> bytes:
@@ -240,14 +256,14 @@ def check_keras_config(config: object) -> None:
                 name = item.get("class_name")
                 registered = item.get("registered_name")
                 if name in REFUSED_CLASSES:
-                    raise Refused(f"a Keras {name} layer cannot be graded: use built-in layers")
+                    raise Refused(LAMBDA)
                 if module == "builtins" and name == "function":
-                    if registered not in (None, "function") or not isinstance(item.get("config"), str):
-                        raise Refused("a function inside the Keras object is not one of Keras's own")
+                    if registered not in (None, "function") or \
+                            not isinstance(item.get("config"), str):
+                        raise Refused(NOT_KERAS)
                 elif not (isinstance(module, str) and module.startswith(KERAS_MODULES)) \
                         or registered not in (None, name):
-                    raise Refused(f"the Keras object uses {name!r}, which is not a built-in "
-                                  "Keras class: use Keras's own layers, losses and metrics")
+                    raise Refused(NOT_KERAS)
             stack.extend(item.values())
 
 
@@ -265,42 +281,42 @@ class Reader:
     def read(self, data: bytes, *, top: str = "") -> object:
         """The value of one crossing; with ``top="names"``, the nodes of a fetch, by name."""
         if len(data) > MAX_BYTES:
-            raise Refused(f"the answer is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise Refused(LARGE)
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
             infos = {info.filename: info for info in archive.infolist()}
             if sum(info.file_size for info in infos.values()) > MAX_BYTES or VALUE not in infos:
-                raise Refused("the answer could not be read")
+                raise Refused(UNREADABLE)
             document = json.loads(archive.read(VALUE))
         except (zipfile.BadZipFile, ValueError, KeyError, OSError):
-            raise Refused("the answer could not be read") from None
+            raise Refused(UNREADABLE) from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise Refused("the answer could not be read")
+            raise Refused(UNREADABLE)
         self._archive, self._infos, self._count = archive, infos, 0
         value = document.get("value")
         if top:
             if not isinstance(value, dict) or value.get("t") != top or \
                     not isinstance(value.get("v"), dict):
-                raise Refused("the answers could not be read")
+                raise Refused(UNREADABLE)
             return value["v"]
         return self.node(value, 0)
 
     def _blob(self, name: object) -> bytes:
         if not isinstance(name, str) or name not in self._infos or name == VALUE:
-            raise Refused("the answer could not be read")
+            raise Refused(UNREADABLE)
         return self._archive.read(name)
 
     def node(self, node: object, depth: int) -> object:
         self._count += 1
         if self._count > MAX_ITEMS or depth > MAX_DEPTH or not isinstance(node, dict):
-            raise Refused("the answer could not be read")
+            raise Refused(UNREADABLE)
         kind, value = node.get("t"), node.get("v")
         try:
             return self._node(kind, value, node, depth)
         except (Refused, Raised):
             raise
         except Exception:  # a value of the wrong shape for its tag
-            raise Refused("the answer could not be read") from None
+            raise Refused(UNREADABLE) from None
 
     def _node(self, kind, value, node: dict, depth: int) -> object:
         if kind == "none":
@@ -329,13 +345,13 @@ class Reader:
             return self._remember(node, self._keras_object(json.loads(node["config"])))
         if kind == "function" and type(node.get("ref")) is str:
             if self.call is None:
-                raise Refused("a function cannot be passed here")
+                raise Refused(NO_FUNCTION)
             return self._remember(node, Stub(node["ref"], str(node.get("name", ""))[:80], self))
         if kind == "raised" and node.get("kind") in EXCEPTIONS:
             raise Raised(node["kind"])
         if kind == "refuse" and type(node.get("why")) is str:
-            raise Refused(node["why"][:200])
-        raise Refused("the answer could not be read")
+            raise Refused(node["why"] if node["why"] in REASONS else UNREADABLE)
+        raise Refused(UNREADABLE)
 
     def _remember(self, node: dict, value: object) -> object:
         ref = node.get("ref")
@@ -348,19 +364,18 @@ class Reader:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as model_file:
                 if sum(info.file_size for info in model_file.infolist()) > MAX_BYTES:
-                    raise Refused("the Keras model is too large to grade")
+                    raise Refused(LARGE)
                 check_keras_config(json.loads(model_file.read("config.json")))
         except (zipfile.BadZipFile, KeyError, ValueError):
-            raise Refused("the Keras model could not be read") from None
+            raise Refused(UNREADABLE) from None
         with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
             path = os.path.join(tmp, "model.keras")
             with open(path, "wb") as file:
                 file.write(data)
             try:
                 return keras.saving.load_model(path, safe_mode=True)
-            except Exception as error:
-                raise Refused("the Keras model could not be rebuilt from built-in Keras classes "
-                              f"({type(error).__name__})") from None
+            except Exception:
+                raise Refused(UNREBUILT) from None
 
     @staticmethod
     def _keras_object(config: object) -> object:
@@ -373,13 +388,13 @@ class Reader:
                 except Exception:
                     function = None
             if function is None:
-                raise Refused(f"{config[:40]!r} is not a Keras function")
+                raise Refused(UNREBUILT)
             return function
         check_keras_config(config)
         try:
             return keras.saving.deserialize_keras_object(config, safe_mode=True)
-        except Exception as error:
-            raise Refused(f"the Keras object could not be rebuilt ({type(error).__name__})") from None
+        except Exception:
+            raise Refused(UNREBUILT) from None
 
 
 class Stub:
@@ -394,7 +409,9 @@ class Stub:
             return self._reader.read(self._reader.call(self._ref, request))
         except Raised as raised:
             kind = EXCEPTIONS[raised.kind]
-            raise kind(f"{self.__name__}() raised {raised.kind}") from None
+            raise kind(f"the function raised {raised.kind}") from None
+        except Refused as why:  # a check fails with the reason, as a failed assert does
+            raise AssertionError(str(why)) from None
 
     def __repr__(self) -> str:
         return f"<function {self.__name__}>"
@@ -417,7 +434,7 @@ def read_names(data: bytes, **kwargs) -> dict[str, object]:
         except Refused as why:
             out[name] = why
         except Raised:
-            out[name] = Refused(f"{name} could not be read")
+            out[name] = Refused(UNREADABLE)
     return out
 
 
@@ -451,7 +468,7 @@ def export(namespace: dict, names: list[str]) -> None:
         except Refused as why:
             nodes[name] = {"t": "refuse", "why": str(why)}
         except Exception:  # noqa: BLE001 - a value that breaks while it is read
-            nodes[name] = {"t": "refuse", "why": f"{name} could not be read"}
+            nodes[name] = {"t": "refuse", "why": UNREADABLE}
     _send(writer.write_node({"t": "names", "v": nodes}))
 
 

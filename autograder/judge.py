@@ -103,7 +103,7 @@ def _bind(namespace, names):
                                   known=_known)
     for name, value in values.items():
         if isinstance(value, _exchange.Refused):
-            raise AssertionError("%s: %s" % (name, value))
+            raise AssertionError(str(value))
         namespace[name] = value
 
 

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from autograder import exchange
+
 FIELD = "…"  # what stands for a value an f-string message would have shown
 
 NOT_ANSWERED = "not answered: the answer cell still raises NotImplementedError"
@@ -75,6 +77,8 @@ def failure_message(*, visible_source: str, ename: str, evalue: str) -> str:
     """The words a student reads for a check that raised ``ename`` with ``evalue`` (both from
     the student's kernel, and so used only to choose among fixed texts)."""
     if ename == "AssertionError":
+        if evalue in exchange.REASONS:  # the judge refused the answer: the grader's own words
+            return f"failed: {evalue}"
         for message in check_messages(visible_source):
             if message.pattern.fullmatch(evalue):
                 return f"failed: {message.text}"
@@ -92,4 +96,5 @@ def possible_messages(visible_source: str) -> frozenset[str]:
     """Every failure message :func:`failure_message` can give for one check (for tests)."""
     return frozenset({NO_MESSAGE, MISSING_NAME, NOT_ANSWERED, RAISED_OTHER,
                       *(RAISED.format(ename=e) for e in BUILTIN_ERRORS),
+                      *(f"failed: {reason}" for reason in exchange.REASONS),
                       *(f"failed: {m.text}" for m in check_messages(visible_source))})
