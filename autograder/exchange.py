@@ -50,8 +50,16 @@ EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
               if isinstance(obj, type) and issubclass(obj, BaseException)}
 # What a rebuilt Keras configuration may name: Keras's own modules and functions, nothing else.
 KERAS_MODULES = ("keras", "keras.")
+# TensorFlow functions that Keras saves under a name it cannot load again, and the Keras
+# function that computes the same (a correct answer must not fail because of where it came from).
+ALIASES = {"softmax_v2": "softmax", "log_softmax_v2": "log_softmax", "swish": "silu",
+           "exp": "exponential"}
 CONTAINERS = ((tuple, "tuple"), (list, "list"), (frozenset, "frozenset"), (set, "set"))
-REFUSED_CLASSES = {"Lambda", "TFSMLayer"}  # run code from the file or load another format
+REFUSED_CLASSES = {"Lambda", "TFSMLayer"}
+# Keras's own markers for values inside a configuration (a graph's tensors, tuples, arrays): data,
+# rebuilt without naming any module.  ``__lambda__`` and ``__typespec__`` are not among them.
+KERAS_VALUES = {"__keras_tensor__", "__tuple__", "__numpy__", "__tensor__", "__bytes__",
+                "__ellipsis__", "__slice__"}  # run code from the file or load another format
 
 
 # Why an answer cannot cross: the only texts a refusal carries (a closed set, so that a page
@@ -195,14 +203,7 @@ class Writer:
         if again:
             return {"t": "same", "ref": token}
         if isinstance(value, keras.Model):
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.keras")
-                try:
-                    value.save(path)
-                except Exception:
-                    raise Refused(UNSAVED) from None
-                with open(path, "rb") as file:
-                    return {"t": "model", "ref": token, "blob": self._blob(".keras", file.read())}
+            return {"t": "model", "ref": token, "blob": self._blob(".keras", _saved(value))}
         try:
             text = json.dumps(keras.saving.serialize_keras_object(value))
         except Exception:
@@ -220,6 +221,40 @@ class Writer:
             for name, data in self.blobs.items():
                 archive.writestr(name, data)
         return out.getvalue()
+
+
+def _saved(model) -> bytes:
+    """The model's ``.keras`` file.  Keras accepts a metric or loss *class* in ``compile`` but
+    cannot save one: such a model is saved with an instance of the class in its place."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        try:
+            model.save(path)
+        except Exception:
+            compiled = getattr(model, "_compile_config", None)
+            if compiled is None or not hasattr(compiled, "config"):
+                raise Refused(UNSAVED) from None
+            try:
+                model._compile_config = type(compiled)(**{
+                    key: _instances(item) for key, item in compiled.config.items()})
+                model.save(path)
+            except Exception:
+                raise Refused(UNSAVED) from None
+            finally:
+                model._compile_config = compiled
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def _instances(item: object) -> object:
+    """``item`` with each Keras class in it (a metric's or a loss's) made an instance."""
+    if isinstance(item, list | tuple):
+        return type(item)(_instances(part) for part in item)
+    if isinstance(item, dict):
+        return {key: _instances(part) for key, part in item.items()}
+    if isinstance(item, type) and (getattr(item, "__module__", "") or "").startswith("keras"):
+        return item()
+    return item
 
 
 def _is_keras_function(value: object) -> bool:
@@ -257,6 +292,9 @@ def check_keras_config(config: object) -> None:
                 registered = item.get("registered_name")
                 if name in REFUSED_CLASSES:
                     raise Refused(LAMBDA)
+                if name in KERAS_VALUES and module is None and registered is None:
+                    stack.extend(item.values())
+                    continue
                 if module == "builtins" and name == "function":
                     if registered not in (None, "function") or \
                             not isinstance(item.get("config"), str):
@@ -265,6 +303,18 @@ def check_keras_config(config: object) -> None:
                         or registered not in (None, name):
                     raise Refused(NOT_KERAS)
             stack.extend(item.values())
+
+
+def alias_functions(config: object) -> object:
+    """``config`` with every function Keras saved under a TensorFlow name (:data:`ALIASES`)
+    renamed to the Keras function that computes the same."""
+    if isinstance(config, list):
+        return [alias_functions(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "function" and config.get("config") in ALIASES:
+        return {**config, "config": ALIASES[config["config"]]}
+    return {key: alias_functions(value) for key, value in config.items()}
 
 
 class Reader:
@@ -365,13 +415,17 @@ class Reader:
             with zipfile.ZipFile(io.BytesIO(data)) as model_file:
                 if sum(info.file_size for info in model_file.infolist()) > MAX_BYTES:
                     raise Refused(LARGE)
-                check_keras_config(json.loads(model_file.read("config.json")))
+                parts = {info.filename: model_file.read(info) for info in model_file.infolist()}
+            config = json.loads(parts["config.json"])
+            check_keras_config(config)
         except (zipfile.BadZipFile, KeyError, ValueError):
             raise Refused(UNREADABLE) from None
+        parts["config.json"] = json.dumps(alias_functions(config)).encode()
         with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
             path = os.path.join(tmp, "model.keras")
-            with open(path, "wb") as file:
-                file.write(data)
+            with zipfile.ZipFile(path, "w") as model_file:
+                for name, part in parts.items():
+                    model_file.writestr(name, part)
             try:
                 return keras.saving.load_model(path, safe_mode=True)
             except Exception:
@@ -392,7 +446,7 @@ class Reader:
             return function
         check_keras_config(config)
         try:
-            return keras.saving.deserialize_keras_object(config, safe_mode=True)
+            return keras.saving.deserialize_keras_object(alias_functions(config), safe_mode=True)
         except Exception:
             raise Refused(UNREBUILT) from None
 

@@ -111,6 +111,7 @@ class GradingClient(NotebookClient):
         self.judge = _JudgeSide(judge_km) if judge_km is not None else None
         self._student: tuple[Any, Any] = (None, None)  # the student's (km, kc) during a test
         self._student_call: str | None = None  # the grader's request the student's kernel runs
+        self._student_interrupted = False  # the student's kernel was interrupted during a test
         self._start_kwargs: dict[str, Any] = {}
         self.limits = limits
         self.uncapped = uncapped
@@ -217,25 +218,27 @@ class GradingClient(NotebookClient):
 
     async def _run_in_student(self, code: str, deadline: float) -> tuple[bytes | None, str]:
         """Run the grader's ``code`` in the student's kernel: the one crossing it sent, or
-        ``None`` and why there is none."""
+        ``None`` and why there is none.  What the student's code prints meanwhile reaches no
+        page, and counts against the output cap as a check's own output does."""
         km, kc = self._student
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         self._student_call = msg_id
-        sent: list[str] = []
-        size = 0
-        while True:
-            if time.monotonic() > deadline:
+        call = _StudentCall(msg_id)
+        replied_at = None
+        while not call.idle and (replied_at is None or time.monotonic() < replied_at + 5):
+            if replied_at is None and time.monotonic() > deadline:
                 return None, f"the notebook's code ran longer than {self.limits.cell_timeout} s"
             with contextlib.suppress(queue.Empty):
-                while True:  # the crossing, and nothing else the student's code prints
-                    msg = await ensure_async(kc.get_iopub_msg(timeout=0))
-                    if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                        continue
-                    payload = msg.get("content", {}).get("data", {}).get(exchange.MIME) \
-                        if msg.get("msg_type") == "display_data" else None
-                    if isinstance(payload, str) and size < 2 * exchange.MAX_BYTES:
-                        sent.append(payload)
-                        size += len(payload)
+                while True:
+                    call.take(await ensure_async(kc.get_iopub_msg(timeout=0)))
+            if call.printed > self.limits.output_bytes and self._current not in self._stopping:
+                self._stopping[self._current] = Stop.OUTPUT_CAP
+                if replied_at is None:
+                    self._student_interrupted = True
+                    await ensure_async(km.interrupt_kernel())
+            if replied_at is not None:
+                await asyncio.sleep(0.02)
+                continue
             try:
                 reply = await ensure_async(kc.get_shell_msg(timeout=0.05))
             except queue.Empty:
@@ -243,40 +246,18 @@ class GradingClient(NotebookClient):
                     return None, "the notebook's kernel ended"
                 continue
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                break
-        self._student_call = None
-        await self._drain_iopub(kc, msg_id, sent)
-        if reply.get("content", {}).get("status") != "ok" or len(sent) != 1:
-            return None, "the answer could not be read from the notebook"
-        try:
-            return base64.b64decode(sent[0], validate=True), ""
-        except (binascii.Error, ValueError):
-            return None, "the answer could not be read from the notebook"
-
-    @staticmethod
-    async def _drain_iopub(kc: Any, msg_id: str, sent: list[str]) -> None:
-        """The outputs of ``msg_id`` still on the way once its reply came (up to its idle)."""
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            try:
-                msg = await ensure_async(kc.get_iopub_msg(timeout=0.05))
-            except queue.Empty:
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg.get("msg_type") == "status" and \
-                    msg.get("content", {}).get("execution_state") == "idle":
-                return
-            payload = msg.get("content", {}).get("data", {}).get(exchange.MIME) \
-                if msg.get("msg_type") == "display_data" else None
-            if isinstance(payload, str):
-                sent.append(payload)
+                replied_at, self._student_call = time.monotonic(), None
+                call.status = reply.get("content", {}).get("status", "")
+        return call.crossing()
 
     async def _settle_student(self, index: int) -> None:
         """After a test: a call still running in the student's kernel is interrupted and must
         end within the grace; a student's kernel that ended ends the run."""
         km, kc = self._student
         msg_id, self._student_call = self._student_call, None
+        interrupted, self._student_interrupted = self._student_interrupted or msg_id, False
+        if not await ensure_async(km.is_alive()):
+            raise DeadKernelError("the notebook's kernel ended")
         if msg_id is not None:
             await ensure_async(km.interrupt_kernel())
             end = time.monotonic() + self.limits.interrupt_grace
@@ -289,6 +270,7 @@ class GradingClient(NotebookClient):
                     continue
                 if reply.get("parent_header", {}).get("msg_id") == msg_id:
                     break
+        if interrupted:  # a late interrupt lands while nothing runs, not in the next cell
             await asyncio.sleep(SETTLE_AFTER_INTERRUPT)
         if not await ensure_async(km.is_alive()):
             raise DeadKernelError("the notebook's kernel ended")
@@ -313,7 +295,8 @@ class GradingClient(NotebookClient):
         self._interrupted.add(index)
         assert self.km is not None
         await ensure_async(self.km.interrupt_kernel())
-        if index in self.judged and getattr(self, "_student_call", None) is not None:
+        if index in self.judged and self._student_call is not None:
+            self._student_interrupted = True
             await ensure_async(self._student[0].interrupt_kernel())
 
     async def _async_handle_timeout(self, timeout: int,
@@ -352,6 +335,39 @@ class GradingClient(NotebookClient):
                         "stream", name="stdout", text="[output capped by the grader]\n"))
                 return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+class _StudentCall:
+    """What one grader's request to the student's kernel sent back, read from its outputs."""
+
+    def __init__(self, msg_id: str) -> None:
+        self.msg_id = msg_id
+        self.sent: list[str] = []  # the exchange's outputs (one, when all is well)
+        self.printed = 0  # bytes of everything else the request printed
+        self.idle = False  # the kernel said it is done with the request
+        self.status = ""  # the reply's status
+
+    def take(self, msg: dict) -> None:
+        if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+            return
+        kind, content = msg.get("msg_type"), msg.get("content", {})
+        if kind == "status" and content.get("execution_state") == "idle":
+            self.idle = True
+            return
+        payload = content.get("data", {}).get(exchange.MIME) if kind == "display_data" else None
+        if isinstance(payload, str):
+            self.sent.append(payload)
+        elif kind in ("stream", "display_data", "execute_result", "error"):
+            self.printed += len(json.dumps(content, default=str))
+
+    def crossing(self) -> tuple[bytes | None, str]:
+        """The crossing sent, or ``None`` and why there is none."""
+        if self.status != "ok" or len(self.sent) != 1:
+            return None, exchange.UNREADABLE
+        try:
+            return base64.b64decode(self.sent[0], validate=True), ""
+        except (binascii.Error, ValueError):
+            return None, exchange.UNREADABLE
 
 
 class _JudgeSide:

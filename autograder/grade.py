@@ -10,32 +10,29 @@ How a submission is graded (:func:`run_task`, one named step each):
 1. **read** (:func:`read_submission`): it is read as a notebook; anything else, or another
    chapter's notebook, gets a row with a clear status and no points.
 2. **assemble** (:func:`assemble`): its test cells are replaced by the answer key's (hidden
-   tests included), each run as a function over its own imports
-   (:func:`autograder.guard.check_source`); a missing test cell is put back after the answer
-   it checks.  Outputs are cleared.  The first cell installs the run-time guard, and a guard
-   cell goes before and after every test cell (:mod:`autograder.guard`).  Lesson cells the
-   student left as released and nothing graded needs are left out (:mod:`autograder.cut`);
-   if that run shows a sign of having left out too much (a guard finding, an
+   tests included); a missing test cell is put back after the answer it checks.  Outputs are
+   cleared.  The first cell installs the exchange (:mod:`autograder.exchange`) in the
+   student's kernel.  Lesson cells the student left as released and nothing graded needs are
+   left out (:mod:`autograder.cut`); if that run shows a sign of having left out too much (an
    ``AttributeError`` or ``KeyError``, a ``NameError`` for a name no answer binds), the whole
    notebook runs and its result is the one recorded.  ``--full-notebook`` always runs the
    whole notebook.
-3. **scan** (:func:`scan_student_code`): the student's own code is read for the tools of
-   tampering (:mod:`autograder.scan`).
-4. **run** (:func:`run_plan`): top to bottom in a fresh kernel inside the sandbox
-   (:mod:`autograder.isolation`), in an empty folder holding only the chapter's assets, under
-   time, memory and output limits.  The kernel is forked from this process's warm-kernel
+3. **run** (:func:`run_plan`): top to bottom in two fresh kernels inside the sandbox
+   (:mod:`autograder.isolation`), each in an empty folder holding only the chapter's assets,
+   under time, memory and output limits: the student's cells in the student's kernel, the test
+   cells in the judge's (:mod:`autograder.judge`), which reads the answers as data and never
+   runs in the student's process.  Both kernels are forked from this process's warm-kernel
    server, which has already imported the chapter's libraries, unless warm kernels are off or
    unavailable.
-5. **score** (:func:`score`): a test cell earns its points only when the kernel replied that it
+4. **score** (:func:`score`): a test cell earns its points only when the judge replied that it
    ran to its end and raised nothing (:func:`autograder.results.outcome_of`).  A cell stopped by
-   a time limit, a cap, an interrupt or the kernel's end earns nothing; after a cell time limit
-   the kernel is interrupted and grading goes on with the next cell.  What a cell writes to
+   a time limit, a cap, an interrupt or a kernel's end earns nothing; after a cell time limit
+   the kernels are interrupted and grading goes on with the next cell.  What a cell writes to
    stderr does not matter: TensorFlow and Keras write warnings there, and a correct answer must
-   not lose points to a library warning (stock nbgrader scores such a cell 0).  The guards'
-   signed reports are read here too.
-6. **decide** (:func:`decide`): if the scan or a guard found tampering, the submission is
-   flagged for review and scores 0 until an instructor has looked; the status and the flags say
-   why.
+   not lose points to a library warning (stock nbgrader scores such a cell 0).
+5. **decide** (:func:`decide`): the submission's record.  Nothing in the student's kernel can
+   change what a test compares, so nothing is flagged for tampering; the *flagged* status stays
+   for records an earlier version of the grader flagged, which review can still clear.
 
 A class is graded by :func:`grade_folder`, with a pool of worker processes
 (:mod:`autograder.pool`).
@@ -56,7 +53,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import cut, guard, judge, notebook, records, scan
+from autograder import cut, judge, notebook, records
 from autograder.answer_key import AnswerKey
 from autograder.check import TAG as CHECK_TAG
 from autograder.course import Chapter, find_chapters, get_chapter
@@ -78,7 +75,6 @@ from autograder.results import (
 )
 
 STUB = "raise NotImplementedError()"  # what release leaves in every answer cell
-SNAPSHOT = 0  # the index of the cell that installs the guard, in every assembled run
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,6 @@ class GradingTask:
     other_chapters: Mapping[str, frozenset[str]] = field(default_factory=dict)
     filename: str = ""
     whole_notebook: bool = False  # run every lesson cell, not only what graded cells need
-    judge: bool = False  # run the test cells in a judge kernel (autograder.judge)
 
 
 # --- assembling the notebook that runs --------------------------------------------------------
@@ -101,11 +96,9 @@ class GradingTask:
 @dataclass
 class _Plan:
     nb: NotebookNode
-    roles: list[str]  # "answer" | "other" (student code) | "test" | "grader"
-    guards: dict[int, guard.Guard]
+    roles: list[str]  # "answer" | "other" (student code) | "test" (run by the judge) | "grader"
     notes: list[str]
     left_out: list[str] = field(default_factory=list)  # lesson cells not run (sources)
-    judged: bool = False  # test cells run in the judge's kernel, not the student's
 
 
 def _role(cell: NotebookNode) -> str:
@@ -114,11 +107,9 @@ def _role(cell: NotebookNode) -> str:
     return "other"
 
 
-def _key_test_cell(key: AnswerKey, gid: str, *, judged: bool = False) -> NotebookNode:
+def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
     template = next(c for c in key.instructor.cells if notebook.grade_id(c) == gid)
-    source = key.tests[gid].source
-    cell = nbformat.v4.new_code_cell(judge.judged_source(source) if judged
-                                     else guard.check_source(source))
+    cell = nbformat.v4.new_code_cell(judge.judged_source(key.tests[gid].source))
     cell.metadata = copy.deepcopy(template.metadata)
     return cell
 
@@ -139,11 +130,10 @@ def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
     return {indices[i] for i in cut.lessons_to_leave_out(cells) if i < len(indices)}
 
 
-def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True,
-             judged: bool = False) -> _Plan:
-    """The notebook that is run: the student's code cells, every test cell from the key, and
-    the grader's guard cells around each test.  Unless ``whole``, the lesson cells nothing
-    graded needs are left out (:mod:`autograder.cut`)."""
+def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) -> _Plan:
+    """The notebook that is run: the exchange's set-up, the student's code cells and every
+    test cell from the key (for the judge).  Unless ``whole``, the lesson cells nothing graded
+    needs are left out (:mod:`autograder.cut`)."""
     leave_out = set() if whole else _lessons_to_leave_out(submission, key)
     present = {notebook.grade_id(c) for c in submission.cells} & set(key.tests)
     missing = [gid for gid in key.tests if gid not in present]
@@ -152,32 +142,14 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True,
     for gid in missing:
         after_answer.setdefault(key.tests[gid].answer_id, []).append(gid)
 
-    plan = _Plan(nbformat.v4.new_notebook(), [], {}, notes, judged=judged)
+    plan = _Plan(nbformat.v4.new_notebook(), [], notes)
     plan.nb.metadata = copy.deepcopy(key.instructor.metadata)
 
     def add(cell: NotebookNode, role: str) -> None:
-        if judged:
-            plan.nb.cells.append(cell)
-            plan.roles.append(role)
-            return
-        if role == "test" and (not plan.roles or plan.roles[-1] != "grader"):
-            add_guard()
         plan.nb.cells.append(cell)
         plan.roles.append(role)
-        if role == "test":
-            add_guard()
 
-    def add_guard() -> None:
-        new = guard.new_guard()
-        plan.guards[len(plan.nb.cells)] = new
-        plan.nb.cells.append(nbformat.v4.new_code_cell(new.source))
-        plan.roles.append("grader")
-
-    # judged: the first cell installs the exchange; otherwise the guard's snapshot, filled in
-    # below once every guard is known
-    snapshot = nbformat.v4.new_code_cell(judge.student_setup_source() if judged else "")
-    plan.nb.cells.append(snapshot)
-    plan.roles.append("grader")
+    add(nbformat.v4.new_code_cell(judge.student_setup_source()), "grader")
     used: set[str] = set()
     for index, cell in enumerate(submission.cells):
         if index in leave_out:
@@ -191,7 +163,7 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True,
                 notes.append(f"a second copy of test cell {gid} was ignored")
                 continue
             used.add(gid)
-            add(_key_test_cell(key, gid, judged=judged), "test")
+            add(_key_test_cell(key, gid), "test")
             continue
         if cell.get("cell_type") != "code":
             continue
@@ -200,16 +172,10 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True,
         add(plain, _role(cell))
         if notebook.is_answer_cell(cell) and gid in after_answer:
             for restored in after_answer.pop(gid):
-                add(_key_test_cell(key, restored, judged=judged), "test")
+                add(_key_test_cell(key, restored), "test")
     for leftovers in after_answer.values():
         for restored in leftovers:
-            add(_key_test_cell(key, restored, judged=judged), "test")
-    if judged:
-        return plan
-    course = [c.source for c, r in zip(plan.nb.cells, plan.roles, strict=True)
-              if r == "test" or (r == "other" and c.source in key.lesson)]
-    snapshot.source = guard.snapshot_source(tests=[t.source for t in key.tests.values()],
-                                            guards=plan.guards.values(), course=course)
+            add(_key_test_cell(key, restored), "test")
     return plan
 
 
@@ -232,29 +198,21 @@ class _Scored:
     outcomes: list[TestOutcome]
     errors: list[CellError]
     warned: list[str]
-    findings: list[str]
 
 
 def score(plan: _Plan, key: AnswerKey, run: RunReport, limits: Limits) -> _Scored:
-    """Points per test cell of an executed plan, errors, warnings, and the guards' findings.
+    """Points per test cell of an executed plan, errors and warnings.
 
     A test cell's points come from the record of how it ended (:func:`outcome_of`): only a
     cell the kernel reported as run to its end without raising earns them."""
     outcomes: dict[str, TestOutcome] = {}
-    scored = _Scored([], [], [], [])
+    scored = _Scored([], [], [])
     words = limits.in_words()
     stubbed = {notebook.grade_id(c) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
                if r == "answer" and STUB in c.source}
-    key_bytes = guard.read_key(plan.nb.cells[SNAPSHOT].get("outputs", []))
-    if SNAPSHOT in run.cells and key_bytes is None and not plan.judged:
-        scored.findings.append(guard.NO_SNAPSHOT)
     for index, (cell, role) in enumerate(zip(plan.nb.cells, plan.roles, strict=True)):
         cell_run = run.cells.get(index)
         if role == "grader":
-            # A guard that never ran follows a stop (timeout, dead kernel) the status reports.
-            if index in plan.guards and cell_run is not None:
-                scored.findings += guard.read_guard(cell.get("outputs", []), plan.guards[index],
-                                                    key_bytes)
             continue
         error = _first_error(cell)
         gid = notebook.grade_id(cell)
@@ -319,34 +277,31 @@ def _other_chapter(submitted: NotebookNode, task: GradingTask) -> str | None:
 
 def run_task(task: GradingTask) -> SubmissionResult:
     """Grade one submission, in the steps of the module docstring: read it, assemble the
-    notebook that runs, scan the student's code, run it, score the checks, decide."""
+    notebook that runs, run it, score the checks, decide."""
     started = time.monotonic()
     submitted, problem = read_submission(task)
     if submitted is None:
         return _not_graded(task, *problem, started)
-    plan = assemble(submitted, task.key, whole=task.whole_notebook, judged=task.judge)
-    findings = scan_student_code(plan, task.key) if not task.judge else []
+    plan = assemble(submitted, task.key, whole=task.whole_notebook)
     run = run_plan(plan, task)
     scored = score(plan, task.key, run, task.limits)
-    sign = _cut_too_much(findings, task.key, scored) if plan.left_out else ""
+    sign = _cut_too_much(task.key, scored) if plan.left_out else ""
     if sign:  # the safety net: the whole notebook, and its result is the one recorded
-        plan = assemble(submitted, task.key, whole=True, judged=task.judge)
+        plan = assemble(submitted, task.key, whole=True)
         plan.notes.append(f"graded with the whole notebook: with lessons left out, {sign}")
         run = run_plan(plan, task)
         scored = score(plan, task.key, run, task.limits)
-    return decide(task, plan, run, scored, findings, time.monotonic() - started)
+    return decide(task, plan, run, scored, time.monotonic() - started)
 
 
 MISSING_NAME = re.compile(r"name '(?P<name>\w+)' is not defined")
 
 
-def _cut_too_much(findings: list[str], key: AnswerKey, scored: _Scored) -> str:
+def _cut_too_much(key: AnswerKey, scored: _Scored) -> str:
     """A sign that a run with lesson cells left out may differ from the whole notebook, in
-    words (empty if none): a finding, an ``AttributeError`` or ``KeyError``, or a ``NameError``
-    for a name that is not an answer's (a missing answer raises one in the whole notebook too)
-    in student or test code."""
-    if findings or scored.findings:
-        return "the scan or a guard found something"
+    words (empty if none): an ``AttributeError`` or ``KeyError``, or a ``NameError`` for a name
+    that is not an answer's (a missing answer raises one in the whole notebook too) in student
+    or test code."""
     for error in scored.errors:
         if error.role not in ("answer", "other", "test"):
             continue
@@ -373,16 +328,6 @@ def read_submission(task: GradingTask) -> tuple[NotebookNode | None, tuple[Statu
     return submitted, (Status.GRADED, "")
 
 
-def scan_student_code(plan: _Plan, key: AnswerKey) -> list[str]:
-    """The static scan's findings.  Lesson cells the student left as released are the course's
-    code, not the student's: not scanned, but the modules they import count."""
-    code = [(c.source, r) for c, r in zip(plan.nb.cells, plan.roles, strict=True)
-            if r in ("answer", "other")]
-    return scan.scan_cells([s for s, r in code if r == "answer" or s not in key.lesson],
-                           context=[s for s, r in code if r == "other" and s in key.lesson]
-                           + plan.left_out)
-
-
 def run_plan(plan: _Plan, task: GradingTask) -> RunReport:
     """Run the assembled notebook in a sandboxed kernel, in a folder holding the assets."""
     # Only the instructor's imports are preloaded: the server is shared by later submissions.
@@ -391,35 +336,29 @@ def run_plan(plan: _Plan, task: GradingTask) -> RunReport:
     roles = dict(enumerate(plan.roles))
     tests = {i for i, r in roles.items() if r == "test"}
     with warm.folder(server) as workdir, warm.folder(server) as judge_dir:
-        for folder in (workdir, judge_dir) if plan.judged else (workdir,):
+        for folder in (workdir, judge_dir):
             for name, data in task.assets.items():
                 (folder / name).write_bytes(data)
         return run_notebook(plan.nb, workdir=workdir, limits=task.limits, server=server,
                             uncapped={i for i, r in roles.items() if r == "grader"},
                             unrecorded={i for i, r in roles.items() if r in ("grader", "test")},
-                            checks=tests, judged=tests if plan.judged else set(),
-                            judge_workdir=judge_dir if plan.judged else None)
+                            checks=tests, judged=tests, judge_workdir=judge_dir)
 
 
 def decide(task: GradingTask, plan: _Plan, run: RunReport, scored: _Scored,
-           findings: list[str], seconds: float) -> SubmissionResult:
-    """The submission's record: its score, or 0 and a flag when either layer found tampering
-    (the notes keep what it scores if an instructor clears it)."""
-    findings = sorted(set(findings + scored.findings))
+           seconds: float) -> SubmissionResult:
+    """The submission's record: its score, status and notes.  The grader no longer flags a
+    submission: a record flagged by an earlier version can still be cleared in review."""
     notes = [*plan.notes, *_stop_notes(plan, run, task.limits)]
     if plan.left_out:
         notes.append(f"{len(plan.left_out)} lesson cells nothing graded needs were not run")
     earned = sum(o.points for o in scored.outcomes)
-    status, detail, total, cleared = run.status, run.detail, earned, None
-    if findings:
-        status, detail, total, cleared = Status.FLAGGED, "; ".join(findings), 0.0, earned
-        notes.append(f"scores {earned:g} if cleared on review")
     answers = tuple((notebook.grade_id(c) or "", c.source)
                     for c, r in zip(plan.nb.cells, plan.roles, strict=True) if r == "answer")
     return SubmissionResult(
-        task.student_id, task.key.chapter.name, total, task.key.max_score, status,
-        tuple(scored.outcomes), tuple(notes), tuple(findings), tuple(scored.errors),
-        tuple(scored.warned), task.filename, seconds, detail=detail, cleared_score=cleared,
+        task.student_id, task.key.chapter.name, earned, task.key.max_score, run.status,
+        tuple(scored.outcomes), tuple(notes), (), tuple(scored.errors),
+        tuple(scored.warned), task.filename, seconds, detail=run.detail,
         digest=digest(task.submission), answers=answers,
     )
 
@@ -453,13 +392,13 @@ def chapter_assets(chapter: Chapter) -> dict[str, bytes]:
 
 def grade_submission(*, student_id: str, submission: bytes, chapter: Chapter,
                      limits: Limits = Limits(), key: AnswerKey | None = None,
-                     whole_notebook: bool = False, judge: bool = False) -> SubmissionResult:
+                     whole_notebook: bool = False) -> SubmissionResult:
     """Grade one submission (the bytes of its .ipynb file) against the chapter's answer key.
     No process is left running when it returns (the warm-kernel server it started included)."""
     try:
         return run_task(GradingTask(student_id, submission, key or AnswerKey.load(chapter),
                                     chapter_assets(chapter), limits,
-                                    whole_notebook=whole_notebook, judge=judge))
+                                    whole_notebook=whole_notebook))
     finally:
         warm.close_server()
 
@@ -473,9 +412,14 @@ class ClassResult:
     reused: int = 0  # submissions whose record came from the results folder's cache
 
 
+# How the grader runs the tests, in the key's digest: results graded another way are not reused.
+GRADING_METHOD = b"judge 1"
+
+
 def key_digest(chapter: Chapter, assets: Mapping[str, bytes]) -> str:
-    """A digest of what a submission is graded against: the instructor notebook and assets."""
-    h = hashlib.sha256(chapter.instructor_notebook.read_bytes())
+    """A digest of what a submission is graded against: the instructor notebook and assets,
+    and the grader's :data:`GRADING_METHOD`."""
+    h = hashlib.sha256(GRADING_METHOD + b"\0" + chapter.instructor_notebook.read_bytes())
     for name, data in sorted(assets.items()):
         h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
     return h.hexdigest()

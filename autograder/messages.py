@@ -1,14 +1,14 @@
 """What a student may read about a graded check: words the grader chose, or the instructor's own
 message as written in the check's visible source.  Never text from the student's kernel.
 
-Why this, and not a filter on what the kernel said: student code runs in the same interpreter
-as the tests, so it can read every test that ran before it (IPython's history, ``linecache``,
-frames) and can put any text into an exception message, a ``repr`` or a class name.  A filter
-has to recognise every encoding of a hidden test; a closed vocabulary does not.  So the
-kernel's exception message is used only to *choose* among the visible check's own messages (an
-``assert`` whose message is a string or an f-string, its fields shown as ``…``); whatever the
-student's code makes it say, the page can only show text the student could already read in the
-released notebook.  The exception's name is shown only when it is one of Python's own.
+The tests run in the judge (:mod:`autograder.judge`), so the exception a check raised is the
+judge's; but the values it formats into a message came from the student, and a string, a key or
+a number the student chose can say anything.  So the exception's message is used only to
+*choose* among the visible check's own messages (an ``assert`` whose message is a string or an
+f-string, its fields shown as ``…``) and the exchange's fixed reasons for refusing an answer
+(:data:`autograder.exchange.REASONS`); the page can only show text the student could already
+read in the released notebook or in the grader.  The exception's name is shown only when it is
+one of Python's own.
 """
 
 from __future__ import annotations

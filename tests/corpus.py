@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import notebook
+from autograder import exchange, notebook
 from autograder.answer_key import AnswerKey
 from autograder.course import get_chapter
 
@@ -149,7 +149,7 @@ EQUALS_ANYTHING = (
     "        return False\n"
     "q04 = Anything((None, 3))\n"
 )
-HIDDEN_EQ = (  # the same trick without a literal `return True`, so only the guard can see it
+HIDDEN_EQ = (  # the same trick without a literal `return True` (the old static scan missed it)
     "class Anything(str):\n"
     "    def __eq__(self, other):\n"
     "        return bool(1)\n"
@@ -223,12 +223,12 @@ STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of
     "waits-on-event": ("    import threading\n    threading.Event().wait()\n",
                        "timeout: a cell ran longer than", FULL - EX2, "stopped", "stopped after"),
     # Returns a right answer once interrupted: a stopped check earns nothing all the same (the
-    # hidden tests call it again, and that call does not end when interrupted a second time).
+    # judge was interrupted too); the student's kernel is free again, so the checks after it run.
     "catches-interrupt": ("    try:\n        while True:\n            pass\n"
                           "    except KeyboardInterrupt:\n"
                           "        return {'precision': 40 / 50, 'recall': 40 / 45, 'accuracy': 0.85,"
                           " 'f1': 80 / 95}\n", "timeout: a cell ran longer than",
-                          FULL - EX2 - AFTER_EX2, "stopped", "stopped after"),
+                          FULL - EX2, "stopped", "stopped after"),
     "ignores-interrupt": ("    while True:\n        try:\n            while True:\n"
                           "                pass\n        except KeyboardInterrupt:\n"
                           "            pass\n", "timeout: a cell ran longer than",
@@ -258,7 +258,8 @@ STOPS = {  # name: (the function's body, status, score, outcome of ex2, words of
 
 
 # Hidden tests carried out in text the student's code controls.  Exercise 1's check (hidden tests
-# included) has run by the time Exercise 2's runs, so IPython's input history holds it.
+# included) has run by the time Exercise 2's runs, but in the judge: the history the student's
+# kernel holds has none of it, and text the student's code makes never reaches a page.
 LEAK = "LEAK"
 LEAKS = {  # name: (Exercise 2's function body, the words its failed check must show)
     "in-message": ("    import base64\n    history = '\\n'.join(In)\n"
@@ -266,7 +267,7 @@ LEAKS = {  # name: (Exercise 2's function body, the words its failed check must 
                    "failed: a check did not hold"),
     "in-class-name": ("    import base64\n    history = '\\n'.join(In)\n"
                       "    name = 'LEAK' + base64.b32encode(history.encode()).decode()\n"
-                      "    return type(name, (), {})()\n", "failed: return a dict, got …"),
+                      "    return type(name, (), {})()\n", f"failed: {exchange.OF_TYPE}"),
     "in-repr": ("    import base64\n    history = '\\n'.join(In)\n"
                 "    class Report(dict):\n"
                 "        def __repr__(self):\n"
@@ -275,7 +276,7 @@ LEAKS = {  # name: (Exercise 2's function body, the words its failed check must 
                 "failed: keys must be precision, recall, accuracy, f1; got …"),
     "in-exception-name": ("    name = 'LEAK' + '\\n'.join(In).replace('\\n', ' ')\n"
                           "    raise type(name, (Exception,), {})()\n",
-                          "failed: the check raised an exception"),
+                          "failed: the check raised Exception"),
 }
 
 
@@ -301,8 +302,8 @@ READS_HISTORY = (
 
 # Answers Exercise 2 wrongly (precision, recall and F1 are 0.25) except on the visible check's
 # own numbers, and makes the references a hidden test might use say 0.25 too: as global names
-# (the hidden test imports its own, so it fails) or inside the module they come from (the guard
-# puts them back and flags it).
+# (the hidden test imports its own, so it fails) or inside the module they come from (in the
+# student's kernel: the judge imports its own).
 WRONG_EX2 = (
     "def binary_metrics(tp, fp, fn, tn):\n"
     "    if (tp, fp, fn, tn) == (40, 10, 5, 45):\n"
@@ -329,8 +330,9 @@ SHADOWS_MODULE = WRONG_EX2 + (
     "for name in ('precision', 'recall', 'f1'):\n"
     "    vars(metrics)[name + '_score'] = lambda *args, **kwargs: 0.25\n"
 )
-# Input transformers and replaced IPython methods, registered under names the scan cannot read,
-# that turn every check into `pass` and every guard cell into a forged "all clear" report.
+# Input transformers and replaced IPython methods, under names a static scan cannot read, that
+# turned every check into `pass` and every guard cell into a forged "all clear" report when the
+# tests ran in the student's kernel; the grader's own cells there now start otherwise.
 FORGES_GUARD = (
     "import json\n"
     "def forge(lines):\n"
@@ -352,20 +354,114 @@ SWALLOWS_CELLS = (
     "setattr(shell, 'transform_' + 'cell', swallow)\n"
     "q05 = 'a'\n"
 )
-READS_FRAMES_HIDDEN = (  # the scan cannot read the name; the audit hook refuses the call
+READS_FRAMES_HIDDEN = (  # the caller's frame, under a name a static scan cannot read
     "def binary_metrics(tp, fp, fn, tn):\n"
     "    import sys\n"
     "    caller = getattr(sys, '_get' + 'frame')(1)\n"
     "    return dict(getattr(caller, 'f_' + 'locals').get('_m', {}))\n"
 )
 SEARCHES_HEAP = "import gc\nfound = getattr(gc, 'get_' + 'objects')()\nq05 = 'b'\n"
-# The attacks above that only the run-time guard can see (tests/test_scan.py proves it).
-RUN_TIME_ONLY = {"shadows-module-references": SHADOWS_MODULE, "forges-guard-reports": FORGES_GUARD,
-                 "swallows-guard-and-checks": SWALLOWS_CELLS,
-                 "reads-frames-hidden": READS_FRAMES_HIDDEN, "searches-heap-hidden": SEARCHES_HEAP}
 STARTS_THREAD = ("import threading, time\n"
                  "threading.Thread(target=lambda: time.sleep(60), daemon=True).start()\n"
                  "q05 = 'b'\n")
+
+
+# The in-process guard's review: attacks that each broke it once.  With the tests in the judge,
+# each scores what its honest part earns.
+LYING_FLOATS = '''
+class _Lies(float):
+    def __sub__(self, other):
+        return 0.0
+    __rsub__ = __sub__
+    def __eq__(self, other):
+        return True
+    __hash__ = float.__hash__
+def binary_metrics(tp, fp, fn, tn):
+    return {k: _Lies(0.0) for k in ("precision", "recall", "accuracy", "f1")}
+'''
+
+LIBRARY_SWAP = '''
+def binary_metrics(tp, fp, fn, tn):
+    import sklearn.metrics as metrics
+    for name in ("precision_score", "recall_score", "f1_score"):
+        setattr(metrics, name, lambda *a, **k: 0.5)
+    return {k: 0.5 for k in ("precision", "recall", "accuracy", "f1")}
+'''
+
+LYING_MODEL = '''
+import keras
+class _Lies(keras.Sequential):
+    def count_params(self):
+        return 101770
+def build_image_classifier():
+    model = _Lies([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+'''
+
+NOT_A_MODEL = '''
+class _Lookup:
+    def predict(self, x, verbose=0):
+        import numpy
+        return numpy.zeros((len(x), 1))
+def train_cancer_classifier(x_train, y_train):
+    return _Lookup()
+'''
+
+# Wrong practice answers, with a garbage-collector hook and a thread started through exec that
+# look for the hidden assert's text (in linecache, frames, anywhere) and rebind the answer.
+HOOKS = '''
+q01 = "a"
+import gc, linecache, re, sys, threading
+def _rebind(*_):
+    for lines in list(linecache.cache.values()):
+        for line in (lines[2] if len(lines) > 2 else []):
+            found = re.search(r'(q0[12])\\.strip\\(\\)\\.lower\\(\\) == "(\\w)"', line)
+            if found:
+                globals()[found[1]] = found[2]
+    for frame in list(sys._current_frames().values()):
+        while frame is not None:
+            for name in ("q01", "q02"):
+                if name in frame.f_locals and frame.f_globals is not globals():
+                    globals()[name] = frame.f_locals[name]
+            frame = frame.f_back
+gc.callbacks.append(lambda *_: _rebind())
+_loop = "import time\\nwhile True:\\n    _rebind()\\n    time.sleep(0.2)"
+threading.Thread(target=exec, args=(_loop, globals()), daemon=True).start()
+'''
+
+# Walks out of the function Exercise 2's check calls (a traceback's frames and f_back, from
+# library code), reads what source it can and rewrites the locals it finds with ctypes: in the
+# judge's world the frames above it are the grader's exchange, and the wrong answer stays wrong.
+FRAME_WALK = '''
+def binary_metrics(tp, fp, fn, tn):
+    import ctypes, inspect, traceback
+    try:
+        raise RuntimeError
+    except RuntimeError as error:
+        frame = list(traceback.walk_tb(error.__traceback__))[-1][0]
+    seen = []
+    while frame is not None:
+        try:
+            seen.append(inspect.getsource(frame))
+        except (OSError, TypeError):
+            pass
+        for name in ("_want", "_m", "_precision_score"):
+            if name in frame.f_locals:
+                frame.f_locals[name] = 0.25
+                ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+        frame = frame.f_back
+    return {k: 0.25 for k in ("precision", "recall", "accuracy", "f1")}
+'''
+
+
+def _rebound_later() -> bytes:
+    """q01 answered right, then set to a wrong letter after its test cell: the test reads the
+    answer where the test stands in the notebook."""
+    nb = lean_complete()
+    at = next(i for i, c in enumerate(nb.cells) if notebook.grade_id(c) == "q01-check")
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell('q01 = "a"\n'))
+    return dump(nb)
 
 
 def _leak_case(name: str) -> Case:
@@ -385,7 +481,6 @@ def _stop_case(name: str) -> Case:
 def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
     """Every corpus case; ``port`` has a listener on the host, ``marker`` names a file that
     must not appear in the host's /tmp, ``hidden_paths`` must not be visible in the sandbox."""
-    flagged = "flagged for review"
     return [
         Case("complete-lean", lambda: dump(lean_complete()), "graded", FULL),
         Case("honest-unusual", _honest_unusual, "graded", FULL),
@@ -418,34 +513,41 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
         Case("memory-bomb", answer("q05-answer", "hog = bytearray(64 * 1024 ** 3)\nq05 = 'b'\n"),
              "graded", FULL - 1, "ran out of memory"),
         Case("output-flood", answer("q05-answer", FLOOD), "graded", FULL, "output capped"),
-        Case("equals-anything", answer("q04-answer", EQUALS_ANYTHING), flagged, 0),
-        Case("equals-anything-hidden", answer("q01-answer", HIDDEN_EQ), flagged, 0),
+        # What crosses to the judge is the data an object holds: (None, 3) is Q4's right answer
+        # whatever its __eq__ says, and "a" is Q1's wrong one.
+        Case("equals-anything", answer("q04-answer", EQUALS_ANYTHING), "graded", FULL),
+        Case("equals-anything-hidden", answer("q01-answer", HIDDEN_EQ), "graded", FULL - 1,
+             item="q01-check", outcome="failed"),
         Case("patched-numpy", answer("q09-answer",
              "import numpy as np\nnp.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = print\nq09 = 0.6\n"),
-             flagged, 0),
+             "graded", FULL),
         Case("redefined-builtins", answer("q09-answer",
-             "import builtins\nbuiltins.abs = lambda x: 0\nq09 = 0.1\n"), flagged, 0),
+             "import builtins\nbuiltins.abs = lambda x: 0\nq09 = 0.1\n"), "graded", FULL - 1,
+             item="q09-check", outcome="failed"),
         Case("builtins-via-dunder", answer("q09-answer",
-             "__builtins__.abs = lambda x: 0\nq09 = 0.1\n"), flagged, 0),
+             "__builtins__.abs = lambda x: 0\nq09 = 0.1\n"), "graded", FULL - 1,
+             item="q09-check", outcome="failed"),
         Case("input-transformer", answer("q05-answer",
              "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\nq05 = 'a'\n"),
-             flagged, 0),
-        Case("input-transformer-obfuscated", answer("q05-answer", OBFUSCATED_TRANSFORMER), flagged, 0),
+             "graded", BEFORE_Q05, item="ex4-cancer-classifier-check", outcome="failed",
+             message="the answer could not be read from the notebook"),
+        Case("input-transformer-obfuscated", answer("q05-answer", OBFUSCATED_TRANSFORMER), "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("ast-transformer", answer("q05-answer",
              "import ast\nclass Gut(ast.NodeTransformer):\n"
              "    def visit_Assert(self, node):\n        return None\n"
-             "get_ipython().ast_transformers.append(Gut())\nq05 = 'a'\n"), flagged, 0),
+             "get_ipython().ast_transformers.append(Gut())\nq05 = 'a'\n"), "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("event-hook", answer("q05-answer",
              "def hush(*args):\n    pass\nget_ipython().events.register('pre_run_cell', hush)\nq05 = 'a'\n"),
-             flagged, 0),
+             "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("custom-exception-handler", answer("q05-answer",
              "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)\nq05 = 'a'\n"),
-             flagged, 0),
+             "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("excepthook", answer("q05-answer",
-             "import sys\nsys.excepthook = lambda *a: None\nq05 = 'a'\n"), flagged, 0),
+             "import sys\nsys.excepthook = lambda *a: None\nq05 = 'a'\n"), "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("trace-hook", answer("q05-answer",
-             "import sys\nsys.settrace(lambda *a: None)\nq05 = 'a'\n"), flagged, 0),
-        Case("reads-test-code", answer("ex1-confusion-counts-answer", READS_TEST_CODE), flagged, 0),
+             "import sys\nsys.settrace(lambda *a: None)\nq05 = 'a'\n"), "graded", FULL - 1, item="q05-check", outcome="failed"),
+        Case("reads-test-code", answer("ex1-confusion-counts-answer", READS_TEST_CODE), "graded", FULL - KEY.tests["ex1-confusion-counts-check"].max_points,
+             item="ex1-confusion-counts-check", outcome="failed"),
         Case("shadows-references", answer("ex2-binary-metrics-answer", SHADOWS_GLOBALS),
              "graded", FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
         Case("rebinds-check-names", answer("ex2-binary-metrics-answer", REBINDS_CHECK_NAMES),
@@ -453,13 +555,30 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
         Case("shadows-builtins", answer("q09-answer", SHADOWS_BUILTINS), "graded", FULL - 1,
              item="q09-check", outcome="failed"),
         Case("shadows-module-references", answer("ex2-binary-metrics-answer", SHADOWS_MODULE),
-             flagged, 0),
-        Case("forges-guard-reports", answer("q05-answer", FORGES_GUARD), flagged, 0),
-        Case("swallows-guard-and-checks", answer("q05-answer", SWALLOWS_CELLS), flagged, 0),
+             "graded", FULL - EX2, item=STOPPED_ITEM,
+             outcome="failed"),
+        Case("forges-guard-reports", answer("q05-answer", FORGES_GUARD), "graded", FULL - 1, item="q05-check", outcome="failed"),
+        Case("swallows-guard-and-checks", answer("q05-answer", SWALLOWS_CELLS), "graded", FULL - 1, item="q05-check", outcome="failed"),
         Case("reads-frames-hidden", answer("ex2-binary-metrics-answer", READS_FRAMES_HIDDEN),
-             flagged, 0),
-        Case("searches-heap-hidden", answer("q05-answer", SEARCHES_HEAP), flagged, 0),
-        Case("starts-thread", answer("q05-answer", STARTS_THREAD), flagged, 0),
+             "graded", FULL - EX2, item=STOPPED_ITEM,
+             outcome="failed"),
+        Case("searches-heap-hidden", answer("q05-answer", SEARCHES_HEAP), "graded", FULL),
+        Case("starts-thread", answer("q05-answer", STARTS_THREAD), "graded", FULL),
+        Case("lying-floats", answer("ex2-binary-metrics-answer", LYING_FLOATS), "graded",
+             FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
+        Case("library-swap", answer("ex2-binary-metrics-answer", LIBRARY_SWAP), "graded",
+             FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
+        Case("frame-walk", answer("ex2-binary-metrics-answer", FRAME_WALK), "graded",
+             FULL - EX2, item=STOPPED_ITEM, outcome="failed"),
+        Case("lying-model", answer("ex3-image-classifier-answer", LYING_MODEL), "graded",
+             FULL - KEY.tests["ex3-image-classifier-check"].max_points,
+             item="ex3-image-classifier-check", outcome="failed", message=exchange.NOT_KERAS),
+        Case("not-a-model", answer("ex4-cancer-classifier-answer", NOT_A_MODEL), "graded",
+             FULL - KEY.tests["ex4-cancer-classifier-check"].max_points,
+             item="ex4-cancer-classifier-check", outcome="failed", message=exchange.OF_TYPE),
+        Case("hooks-read-tests", answer("q01-answer", HOOKS), "graded", FULL - 1,
+             item="q01-check", outcome="failed"),
+        Case("rebound-later", _rebound_later, "graded", FULL, item="q01-check", outcome="passed"),
         Case("sandbox-escape", answer("q01-answer", SANDBOX_PROBE.format(
              paths=hidden_paths, port=port, marker=marker)), "graded", FULL - 1),
     ]

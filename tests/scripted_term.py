@@ -4,9 +4,10 @@
 
 1. Four submissions arrive in a Canvas-style zip before the due date (a complete one, an
    untouched one, a partly correct one, and a complete one that installs an exception hook,
-   which the grader flags); they are graded with a due date and a late policy.
-2. ``review`` lists the flagged submission; the instructor clears it, and sets the points of one
-   item of the partly correct one by hand.
+   which changes nothing: the tests run in the judge); they are graded with a due date and a
+   late policy.
+2. ``review`` shows what waits; the instructor sets the points of one item of the partly
+   correct one by hand.
 3. Two late files arrive in a new export of all six; ``grade`` into the same folder grades only
    those two, and applies the late penalty.
 4. The grades go out as a Canvas import file and a Moodle one.
@@ -114,9 +115,6 @@ def run_term(work: Path, *, say=print, workers: int = 2) -> Term:
     _run(term, "grade-1", [*grade, str(first), "--out", str(results), "--due", DUE,
                            "--late", LATE], say=say)
     _run(term, "review", ["review", str(results)], say=say)
-    _run(term, "clear", ["review", str(results), "--clear", "104", "--reason",
-                         "the hook only silenced tracebacks; answers are the student's own"],
-         say=say)
     _run(term, "set", ["review", str(results), "--set", "103", "q01-check=1", "--reason",
                        "regrade request: the question's wording allowed this answer"], say=say)
     second = _zip(work / "export-2.zip", {

@@ -270,6 +270,52 @@ def test_a_keras_model_arrives_rebuilt_with_its_weights_and_compile_settings(ker
     assert side.cross(model) is got  # the same model twice is the same model
 
 
+def test_a_model_with_tensorflow_activations_keras_cannot_reload_arrives_with_keras_ones(keras):
+    import tensorflow as tf
+    model = _model(keras, keras.layers.Dense(3, activation=tf.nn.swish),
+                   keras.layers.Dense(3, activation=tf.nn.log_softmax),
+                   keras.layers.Dense(2, activation=tf.nn.softmax))
+    with pytest.raises(TypeError):  # Keras alone cannot: it saved them as swish, ..._v2
+        keras.saving.load_model(_saved(model))
+    got = Side().cross(model)
+    assert [layer.activation for layer in got.layers] == [
+        keras.activations.silu, keras.activations.log_softmax, keras.activations.softmax]
+    x = np.random.default_rng(1).normal(size=(4, 4)).astype("float32")
+    assert np.allclose(got.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_functional_model_arrives_rebuilt(keras):
+    inputs = keras.Input((8,))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(4)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=[keras.metrics.Recall()])
+    got = Side().cross(model)
+    x = np.random.default_rng(2).normal(size=(3, 8)).astype("float32")
+    assert isinstance(got, keras.Model) and len(got.layers) == 3
+    assert np.allclose(got.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_model_compiled_with_a_metric_class_arrives_with_an_instance(keras):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=(keras.metrics.SparseCategoricalAccuracy,))
+    with pytest.raises(TypeError):  # Keras alone cannot save it
+        _saved(model)
+    before = model._compile_config
+    got = Side().cross(model)
+    assert model._compile_config is before  # the student's model is left as it was
+    x = np.zeros((4, 4), dtype="float32")
+    scores = got.evaluate(x, np.array([0, 1, 0, 1]), verbose=0, return_dict=True)
+    assert set(scores) == {"loss", "sparse_categorical_accuracy"}
+
+
+def _saved(model) -> str:
+    import tempfile
+    path = tempfile.mkdtemp() + "/model.keras"
+    model.save(path)
+    return path
+
+
 def test_keras_losses_and_activations_arrive_as_keras_objects(keras):
     import tensorflow as tf
     side = Side()
@@ -323,7 +369,28 @@ def test_a_model_file_that_runs_code_is_refused(keras):
     {"module": "keras.layers", "class_name": "Dense",
      "config": {"activation": {"module": "__main__", "class_name": "Evil", "config": {},
                                "registered_name": "Evil"}}, "registered_name": None},
+    {"module": None, "class_name": "__lambda__", "config": {"code": "x"}, "registered_name": None},
+    {"module": None, "class_name": "__tuple__", "registered_name": None,
+     "config": {"value": [{"module": "os", "class_name": "system", "config": {},
+                           "registered_name": None}]}},
 ])
 def test_keras_configurations_naming_other_code_are_refused(config):
     with pytest.raises(exchange.Refused):
         exchange.check_keras_config(config)
+
+
+@pytest.mark.fast
+def test_nothing_of_the_tests_reaches_the_students_kernel():
+    """The assembled run gives the student's kernel the exchange and the student's own cells:
+    no line of any test, visible or hidden, is in what it runs."""
+    from corpus import KEY, lean_complete
+
+    from autograder.grade import assemble
+    plan = assemble(lean_complete(), KEY, whole=True)
+    student = "\n".join(c.source for c, r in zip(plan.nb.cells, plan.roles, strict=True)
+                        if r != "test")
+    tests = [c.source for c, r in zip(plan.nb.cells, plan.roles, strict=True) if r == "test"]
+    assert len(tests) == len(KEY.tests)
+    for test in KEY.tests.values():
+        lines = [line.strip() for line in test.source.splitlines() if len(line.strip()) > 20]
+        assert lines and not [line for line in lines if line in student], test.grade_id

@@ -22,14 +22,12 @@ def term(tmp_path_factory):
     return work, run_term(work, say=lambda text: None)
 
 
-def test_the_flag_waits_for_review_and_clearing_it_gives_the_grader_s_score(term):
+def test_an_exception_hook_changes_nothing_and_waits_for_no_review(term):
     work, t = term
-    assert "- 104 (park_104_9004_ch01.ipynb): flagged for review" in t.said["review"]
-    assert "replaces the exception hook" in t.said["review"]
-    assert f"flag cleared; scores {FULL:g}" in t.said["clear"]
+    assert "104" not in t.said["review"]
     row = grades(work / "results" / "grades.csv")["104"]
-    assert (float(row["score"]), float(row["auto_score"])) == (FULL, 0)
-    assert row["override"].startswith("flag cleared: the hook only silenced")
+    assert (float(row["score"]), float(row["auto_score"])) == (FULL, FULL)
+    assert row["override"] == ""
 
 
 def test_late_files_alone_are_graded_and_the_decisions_hold(term):
@@ -38,7 +36,7 @@ def test_late_files_alone_are_graded_and_the_decisions_hold(term):
     assert "4 unchanged since an earlier run" in t.said["grade-2"]
     rows = grades(work / "results" / "grades.csv")
     assert set(rows) == {"101", "102", "103", "104", "105", "106"}
-    assert float(rows["104"]["score"]) == FULL  # cleared before the regrade, still cleared
+    assert float(rows["104"]["score"]) == FULL
     assert rows["103"]["q01-check"] == "1" and "set q01-check=1" in rows["103"]["override"]
     assert float(rows["103"]["raw_score"]) == float(rows["103"]["auto_score"]) + 1
 

@@ -291,6 +291,18 @@ def train_cancer_classifier(x_train, y_train):
     model.fit(x, y, epochs=30, verbose=0)
     return model
 '''),
+    wrong(EX4, "trained on every row of the data set (a lookup), not only its arguments", '''
+def train_cancer_classifier(x_train, y_train):
+    from sklearn.datasets import load_breast_cancer
+    x_all, y_all = load_breast_cancer(return_X_y=True)
+    norm = layers.Normalization()
+    norm.adapt(x_all.astype("float32"))
+    model = keras.Sequential([keras.Input(shape=(30,)), norm, layers.Dense(16, activation="relu"),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x_all.astype("float32"), 1 - y_all, epochs=30, verbose=0)
+    return model
+'''),
     wrong(EX4, "labels flipped (1 = benign)", '''
 def train_cancer_classifier(x_train, y_train):
     norm = layers.Normalization()

@@ -255,6 +255,18 @@ EX3_VARIANTS = [
           "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss='sparse_categorical_crossentropy')\n"
           "    model.fit(x_train, y_train, epochs=30, batch_size=32, verbose=0)\n"
           "    return model\n"),
+    wrong(EX3, "trained on every wine row (a lookup of the data set), not only its arguments",
+          "def train_wine_classifier(x_train, y_train):\n"
+          "    from sklearn.datasets import load_wine\n"
+          "    x_all, y_all = load_wine(return_X_y=True)\n"
+          "    norm = layers.Normalization()\n"
+          "    norm.adapt(x_train)\n"
+          "    model = keras.Sequential([keras.Input(shape=(13,)), norm,\n"
+          "                              layers.Dense(32, activation='relu'),\n"
+          "                              layers.Dense(3, activation='softmax')])\n"
+          "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss='sparse_categorical_crossentropy')\n"
+          "    model.fit(x_all.astype('float32'), y_all, epochs=60, batch_size=32, verbose=0)\n"
+          "    return model\n"),
     wrong(EX3, "Normalization never adapted",
           "def train_wine_classifier(x_train, y_train):\n"
           "    model = keras.Sequential([keras.Input(shape=(13,)), layers.Normalization(),\n"
