@@ -224,26 +224,30 @@ class Writer:
 
 
 def _saved(model) -> bytes:
-    """The model's ``.keras`` file.  Keras accepts a metric or loss *class* in ``compile`` but
-    cannot save one: such a model is saved with an instance of the class in its place."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
+    """The model's ``.keras`` file, made in memory (the student's code may have filled every
+    folder it can write).  Keras accepts a metric or loss *class* in ``compile`` but cannot save
+    one: such a model is saved with an instance of the class in its place."""
+    from keras.src.saving import saving_lib
+
+    def save() -> bytes:
+        out = io.BytesIO()
+        saving_lib.save_model(model, out)
+        return out.getvalue()
+
+    try:
+        return save()
+    except Exception:
+        compiled = getattr(model, "_compile_config", None)
+        if compiled is None or not hasattr(compiled, "config"):
+            raise Refused(UNSAVED) from None
         try:
-            model.save(path)
+            model._compile_config = type(compiled)(**{
+                key: _instances(item) for key, item in compiled.config.items()})
+            return save()
         except Exception:
-            compiled = getattr(model, "_compile_config", None)
-            if compiled is None or not hasattr(compiled, "config"):
-                raise Refused(UNSAVED) from None
-            try:
-                model._compile_config = type(compiled)(**{
-                    key: _instances(item) for key, item in compiled.config.items()})
-                model.save(path)
-            except Exception:
-                raise Refused(UNSAVED) from None
-            finally:
-                model._compile_config = compiled
-        with open(path, "rb") as file:
-            return file.read()
+            raise Refused(UNSAVED) from None
+        finally:
+            model._compile_config = compiled
 
 
 def _instances(item: object) -> object:

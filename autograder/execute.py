@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_core.utils import ensure_async
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
@@ -169,6 +169,8 @@ class GradingClient(NotebookClient):
         finally:
             if self.judge is not None:
                 await self.judge.close()
+
+    execute = run_sync(async_execute)  # nbclient's own wraps its own async_execute
 
     # --- the judge (see autograder.judge): test cells run in a kernel of their own ----------
 

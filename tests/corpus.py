@@ -426,7 +426,7 @@ def _rebind(*_):
                     globals()[name] = frame.f_locals[name]
             frame = frame.f_back
 gc.callbacks.append(lambda *_: _rebind())
-_loop = "import time\\nwhile True:\\n    _rebind()\\n    time.sleep(0.2)"
+_loop = "import time\\nwhile True:\\n    _rebind()\\n    time.sleep(1)"
 threading.Thread(target=exec, args=(_loop, globals()), daemon=True).start()
 '''
 

@@ -31,12 +31,13 @@ from autograder.isolation.sandbox import SandboxPolicy
 from autograder.messages import possible_messages
 from autograder.results import Stop, not_run_because, stopped_because
 
-# A lean notebook's slowest cell (Exercise 4's training) takes under 6 s with two graded at once;
-# the margin is for a busy machine.  A stopped cell gets the grader's default 10 s to end after its
-# interrupt: with 5 s, a check stopped at the output cap while printing was once still unwinding
-# when the grace ended (the cluster's two workers beside another worker's notebook), and its kernel
-# was ended instead of going on.
-CORPUS_LIMITS = Limits(cell_timeout=15, notebook_timeout=300, interrupt_grace=10)
+# A lean notebook's slowest cell is Exercise 4's check, which trains the student's model twice (on
+# the labels, then on shuffled labels): about 10 s with two notebooks graded at once, more beside a
+# hostile submission's busy threads; the margin is for a busy machine.  A stopped cell gets the
+# grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the output cap
+# while printing was once still unwinding when the grace ended (the cluster's two workers beside
+# another worker's notebook), and its kernel was ended instead of going on.
+CORPUS_LIMITS = Limits(cell_timeout=25, notebook_timeout=300, interrupt_grace=10)
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
 
