@@ -208,11 +208,11 @@ class GradingClient(NotebookClient):
 
     async def _answer(self, asked: dict, deadline: float) -> str:
         """The grader's reply to one of the judge's questions (see :mod:`autograder.judge`)."""
+        request = judge.request_of(asked) if asked.get("op") == judge.CALL else None
         if asked.get("op") == judge.FETCH and isinstance(asked.get("names"), list):
             code = judge.export_source([str(n) for n in asked["names"]])
-        elif asked.get("op") == judge.CALL and isinstance(asked.get("ref"), str) \
-                and judge.request_of(asked) is not None:
-            code = judge.call_source(asked["ref"], judge.request_of(asked))
+        elif request is not None and isinstance(asked.get("ref"), str):
+            code = judge.call_source(asked["ref"], request)
         else:
             return judge.reply(None, "the grader did not understand the judge")
         data, why = await self._run_in_student(code, deadline)
@@ -262,16 +262,8 @@ class GradingClient(NotebookClient):
             raise DeadKernelError("the notebook's kernel ended")
         if msg_id is not None:
             await ensure_async(km.interrupt_kernel())
-            end = time.monotonic() + self.limits.interrupt_grace
-            while True:
-                if time.monotonic() > end:
-                    raise _RunStopped(Stop.KERNEL_STOPPED)
-                try:
-                    reply = await ensure_async(kc.get_shell_msg(timeout=0.1))
-                except queue.Empty:
-                    continue
-                if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                    break
+            if await _reply_to(kc, msg_id, self.limits.interrupt_grace) is None:
+                raise _RunStopped(Stop.KERNEL_STOPPED)
         if interrupted:  # a late interrupt lands while nothing runs, not in the next cell
             await asyncio.sleep(SETTLE_AFTER_INTERRUPT)
         if not await ensure_async(km.is_alive()):
@@ -339,6 +331,19 @@ class GradingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+async def _reply_to(kc: Any, msg_id: str, seconds: float) -> dict | None:
+    """The kernel's reply to the request ``msg_id`` within ``seconds``, or ``None``."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            reply = await ensure_async(kc.get_shell_msg(timeout=0.1))
+        except queue.Empty:
+            continue
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            return reply
+    return None
+
+
 class _StudentCall:
     """What one grader's request to the student's kernel sent back, read from its outputs."""
 
@@ -387,12 +392,8 @@ class _JudgeSide:
         self.kc.allow_stdin = True
         msg_id = self.kc.execute(judge.judge_setup_source(), store_history=False,
                                  allow_stdin=False)
-        while True:
-            reply = await ensure_async(
-                self.kc.get_shell_msg(timeout=client.limits.kernel_start_timeout))
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                break
-        if reply.get("content", {}).get("status") != "ok":
+        reply = await _reply_to(self.kc, msg_id, client.limits.kernel_start_timeout)
+        if reply is None or reply.get("content", {}).get("status") != "ok":
             raise DeadKernelError("the judge did not start")
 
     async def close(self) -> None:
