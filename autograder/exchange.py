@@ -519,9 +519,35 @@ def export(namespace: dict, names: list[str]) -> None:
     _send(writer.write_node({"t": "names", "v": nodes}))
 
 
-def serve_call(ref: str, request: str) -> None:
+class _Capped:
+    """A stream that passes on at most ``budget[0]`` more characters (a budget shared with the
+    other stream) and drops the rest.  The grader stops a call that prints past its output cap;
+    until that stop arrives, a flood must not pile up in this kernel's memory (the kernel sends
+    what it buffered as one message, hundreds of MB of it on a busy machine)."""
+
+    def __init__(self, stream: object, budget: list[int]) -> None:
+        self._stream, self._budget = stream, budget
+
+    def write(self, text):  # noqa: ANN001, ANN201 - a stream's own signature
+        if not isinstance(text, str):
+            return self._stream.write(text)
+        if self._budget[0] > 0:
+            part = text[:self._budget[0]]
+            self._budget[0] -= len(part)
+            self._stream.write(part)
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def serve_call(ref: str, request: str, limit: int) -> None:
     """Call the function ``ref`` with the arguments in ``request`` (a crossing, in base64) and
-    send what it returned (or raised)."""
+    send what it returned (or raised); what it prints past ``limit`` characters (one more than
+    the grader's cap, so the grader sees the cap passed) is dropped."""
+    streams = sys.stdout, sys.stderr
+    budget = [limit + 1]
+    sys.stdout, sys.stderr = (_Capped(s, budget) for s in streams)
     try:
         args, kwargs = Reader().read(base64.b64decode(request))
         result = FUNCTIONS[ref](*args, **kwargs)
@@ -530,4 +556,6 @@ def serve_call(ref: str, request: str) -> None:
         data = Writer().write_node({"t": "refuse", "why": str(why)})
     except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt too: the grader's stop
         data = write_raised(error)
+    finally:
+        sys.stdout, sys.stderr = streams
     _send(data)

@@ -212,7 +212,8 @@ class GradingClient(NotebookClient):
         if asked.get("op") == judge.FETCH and isinstance(asked.get("names"), list):
             code = judge.export_source([str(n) for n in asked["names"]])
         elif request is not None and isinstance(asked.get("ref"), str):
-            code = judge.call_source(asked["ref"], request)
+            code = judge.call_source(asked["ref"], request,
+                                     limit=self.limits.output_bytes)
         else:
             return judge.reply(None, "the grader did not understand the judge")
         data, why = await self._run_in_student(code, deadline)
@@ -233,11 +234,11 @@ class GradingClient(NotebookClient):
             with contextlib.suppress(queue.Empty):
                 while True:
                     call.take(await ensure_async(kc.get_iopub_msg(timeout=0)))
-            if call.printed > self.limits.output_bytes and self._current not in self._stopping:
-                self._stopping[self._current] = Stop.OUTPUT_CAP
-                if replied_at is None:
-                    self._student_interrupted = True
-                    await ensure_async(km.interrupt_kernel())
+                    # At the cap, stop the call at once: a flood read to its end first may
+                    # never end (it can print faster than a busy grader reads), and what
+                    # waits unread fills the kernel's memory until it dies.
+                    if call.printed > self.limits.output_bytes:
+                        await self._stop_flood(km, stoppable=replied_at is None)
             if replied_at is not None:
                 await asyncio.sleep(0.02)
                 continue
@@ -251,6 +252,16 @@ class GradingClient(NotebookClient):
                 replied_at, self._student_call = time.monotonic(), None
                 call.status = reply.get("content", {}).get("status", "")
         return call.crossing()
+
+    async def _stop_flood(self, km: Any, *, stoppable: bool) -> None:
+        """The student's kernel passed the output cap during a check: the check is stopped,
+        and the call still running is interrupted (once)."""
+        if self._current in self._stopping:
+            return
+        self._stopping[self._current] = Stop.OUTPUT_CAP
+        if stoppable:
+            self._student_interrupted = True
+            await ensure_async(km.interrupt_kernel())
 
     async def _settle_student(self, index: int) -> None:
         """After a test: a call still running in the student's kernel is interrupted and must

@@ -67,11 +67,11 @@ def export_source(names: list[str]) -> str:
     return f"__import__({MODULE!r}).export(globals(), {names!r})"
 
 
-def call_source(ref: str, request: bytes) -> str:
+def call_source(ref: str, request: bytes, *, limit: int) -> str:
     """The grader's cell, in the student's kernel, that calls the stub ``ref``'s function with
-    the arguments ``request`` (a crossing)."""
+    the arguments ``request`` (a crossing); what it prints past ``limit`` bytes is dropped."""
     data = base64.b64encode(request).decode("ascii")
-    return f"__import__({MODULE!r}).serve_call({ref!r}, {data!r})"
+    return f"__import__({MODULE!r}).serve_call({ref!r}, {data!r}, {int(limit)})"
 
 
 JUDGE_RUNTIME = '''

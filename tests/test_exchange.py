@@ -5,6 +5,7 @@ process; the plain-value tests need no Keras and are in the fast tier."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -158,6 +159,35 @@ def test_a_raised_error_arrives_as_its_builtin_class_with_a_fixed_message():
     assert str(raised.value) == "the function raised ValueError"
     with pytest.raises(ZeroDivisionError):
         stub(100, 0)
+
+
+@pytest.mark.fast
+def test_what_a_called_function_prints_past_the_cap_stays_in_its_kernel(monkeypatch, capsys):
+    """A function the judge calls that floods the output passes on one character more than the
+    cap (so the grader sees the cap passed and stops it) and drops the rest, in both streams
+    together, instead of piling it up in the kernel; the streams are restored after the call."""
+    import sys
+
+    sent = []
+    monkeypatch.setattr(exchange, "_send", sent.append)
+
+    def floods():
+        for _ in range(50):
+            print("x" * 1000)
+            print("y" * 1000, file=sys.stderr)
+        return 7
+
+    exchange.FUNCTIONS["flood"] = floods
+    try:
+        request = exchange.write(((), {}))
+        streams = sys.stdout, sys.stderr
+        exchange.serve_call("flood", base64.b64encode(request).decode("ascii"), 2500)
+        assert (sys.stdout, sys.stderr) == streams
+    finally:
+        del exchange.FUNCTIONS["flood"]
+    out, err = capsys.readouterr()
+    assert len(out) + len(err) == 2501 and out.startswith("x" * 1000)
+    assert exchange.read(sent[0]) == 7
 
 
 @pytest.mark.fast
