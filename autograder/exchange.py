@@ -37,6 +37,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 import zipfile
 
 import numpy as np
@@ -432,7 +433,12 @@ class Reader:
                 for name, part in parts.items():
                     model_file.writestr(name, part)
             try:
-                return keras.saving.load_model(path, safe_mode=True)
+                # Keras warns when an optimizer's state does not match its saved one; the
+                # model is the answer, and a check cell that writes to stderr fails nbgrader's
+                # Validate.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return keras.saving.load_model(path, safe_mode=True)
             except Exception:
                 raise Refused(UNREBUILT) from None
 
@@ -502,10 +508,10 @@ def _send(data: bytes) -> None:
     publish_display_data({MIME: base64.b64encode(data).decode("ascii")})
 
 
-def export(namespace: dict, names: list[str]) -> None:
-    """Send the answers ``names`` of ``namespace`` (the notebook's), one by one: an answer that
-    cannot cross is sent as the reason, and does not stop the others."""
-    writer = Writer(functions=FUNCTIONS, seen=SEEN)
+def exported(namespace: dict, names: list[str], *, functions: dict, seen: dict) -> bytes:
+    """The crossing of the answers ``names`` of ``namespace`` (the notebook's), one by one: an
+    answer that cannot cross holds the reason, and does not stop the others."""
+    writer = Writer(functions=functions, seen=seen)
     nodes = {}
     for name in names:
         if name not in namespace:
@@ -516,7 +522,25 @@ def export(namespace: dict, names: list[str]) -> None:
             nodes[name] = {"t": "refuse", "why": str(why)}
         except Exception:  # noqa: BLE001 - a value that breaks while it is read
             nodes[name] = {"t": "refuse", "why": UNREADABLE}
-    _send(writer.write_node({"t": "names", "v": nodes}))
+    return writer.write_node({"t": "names", "v": nodes})
+
+
+def export(namespace: dict, names: list[str]) -> None:
+    """Send the answers ``names`` of ``namespace`` to the grader (see :func:`exported`)."""
+    _send(exported(namespace, names, functions=FUNCTIONS, seen=SEEN))
+
+
+def called(ref: str, request: bytes, *, functions: dict, seen: dict) -> bytes:
+    """The crossing of what the function ``ref`` returned (or raised) when called with the
+    arguments ``request`` (a crossing)."""
+    try:
+        args, kwargs = Reader().read(request)
+        result = functions[ref](*args, **kwargs)
+        return Writer(functions=functions, seen=seen).write(result)
+    except Refused as why:
+        return Writer().write_node({"t": "refuse", "why": str(why)})
+    except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt too: the grader's stop
+        return write_raised(error)
 
 
 class _Capped:
@@ -549,13 +573,40 @@ def serve_call(ref: str, request: str, limit: int) -> None:
     budget = [limit + 1]
     sys.stdout, sys.stderr = (_Capped(s, budget) for s in streams)
     try:
-        args, kwargs = Reader().read(base64.b64decode(request))
-        result = FUNCTIONS[ref](*args, **kwargs)
-        data = Writer(functions=FUNCTIONS, seen=SEEN).write(result)
-    except Refused as why:
-        data = Writer().write_node({"t": "refuse", "why": str(why)})
-    except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt too: the grader's stop
-        data = write_raised(error)
+        data = called(ref, base64.b64decode(request), functions=FUNCTIONS, seen=SEEN)
     finally:
         sys.stdout, sys.stderr = streams
     _send(data)
+
+
+# --- the student's own notebook: a visible check sees its answers as the judge will -----------
+
+def as_graded(namespace: dict, names: list[str]) -> dict[str, object]:
+    """The answers ``names`` of ``namespace`` after the round trip a graded run makes (written
+    as for the judge, read back as the judge reads them, functions as stubs whose calls make the
+    same trip), all in this process.  An answer that could not cross fails with its reason, so
+    a student meets it in the visible check, before grading.  A name not bound is left out."""
+    functions: dict[str, object] = {}
+    seen: dict[int, tuple[str, object]] = {}
+
+    def call(ref: str, request: bytes) -> bytes:
+        return called(ref, request, functions=functions, seen=seen)
+
+    data = exported(namespace, names, functions=functions, seen=seen)
+    values = read_names(data, call=call, known={})
+    for value in values.values():
+        if isinstance(value, Refused):
+            raise AssertionError(str(value))
+    return values
+
+
+def check_as_graded(line: str, cell: str) -> None:
+    """The ``%%check_as_graded`` cell magic of the student notebooks: run the check below the
+    magic's line with the answers it names (on that line) as :func:`as_graded` makes them, in a
+    copy of the notebook's namespace (so nothing the check binds stays behind)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespace = dict(shell.user_ns)
+    namespace.update(as_graded(shell.user_ns, line.split()))
+    exec(compile(cell, shell.compile.cache(cell), "exec"), namespace)  # noqa: S102 - the check

@@ -101,6 +101,11 @@ class _Plan:
     left_out: list[str] = field(default_factory=list)  # lesson cells not run (sources)
 
 
+def _for_students_only(cell: NotebookNode) -> bool:
+    """"Check my notebook" and the notebook's copy of the exchange: never run by the grader."""
+    return bool({CHECK_TAG, judge.STUDENT_EXCHANGE_TAG} & set(notebook.tags(cell)))
+
+
 def _role(cell: NotebookNode) -> str:
     if notebook.is_answer_cell(cell):
         return "answer"
@@ -118,7 +123,7 @@ def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
     """Indices (in ``submission.cells``) of the unchanged lesson cells nothing graded needs."""
     indices, cells = [], []
     for index, cell in enumerate(submission.cells):
-        if cell.get("cell_type") != "code" or CHECK_TAG in notebook.tags(cell):
+        if cell.get("cell_type") != "code" or _for_students_only(cell):
             continue
         gid = notebook.grade_id(cell)
         source = key.tests[gid].source if gid in key.tests else cell.get("source", "")
@@ -155,7 +160,7 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
         if index in leave_out:
             plan.left_out.append(cell.get("source", ""))
             continue
-        if CHECK_TAG in notebook.tags(cell):  # "Check my notebook": for students, not graded
+        if _for_students_only(cell):
             continue
         gid = notebook.grade_id(cell)
         if gid in key.tests:

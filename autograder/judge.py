@@ -37,6 +37,9 @@ EXCHANGE_TEXT = Path(exchange.__file__).read_text(encoding="utf-8")
 MODULE = "_autograder_exchange"  # the exchange's module name, in both kernels
 SILENT = {"self_check"}  # names a test reads that the judge binds itself
 FETCH, CALL = "fetch", "call"  # the two questions the judge asks
+# The tag of the student notebooks' own copy of the exchange (see autograder.release): a graded
+# run never runs that cell, since the grader installs its own before any student code.
+STUDENT_EXCHANGE_TAG = "course-exchange"
 
 
 def answer_names(source: str) -> list[str]:

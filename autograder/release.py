@@ -31,7 +31,8 @@ from nbformat import NotebookNode
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
-from autograder import check, notebook
+from autograder import check, exchange, judge, notebook
+from autograder.answer_key import HIDDEN_TESTS
 from autograder.course import Chapter, CourseLayout, colab_badge, find_chapters
 from autograder.errors import CourseError, NotInSyncError
 
@@ -50,6 +51,58 @@ def _without_self_checks(path: Path) -> None:
     notebook.write(nb, path)
 
 
+# The cell after the set-up cell of every student notebook: the grader's exchange, so that each
+# visible check sees its answers as the judge will (``%%check_as_graded``, see
+# :func:`autograder.exchange.as_graded`).  The grader never runs it: it installs its own.
+EXCHANGE_TAG = judge.STUDENT_EXCHANGE_TAG
+EXCHANGE_MODULE = "_course_exchange"
+MAGIC = "check_as_graded"
+
+
+def exchange_cell_source() -> str:
+    """The exchange cell: the exchange as a module of its own, and the checks' cell magic."""
+    text = Path(exchange.__file__).read_text(encoding="utf-8")
+    if "'''" in text or text.endswith("\\"):
+        raise CourseError("the exchange must fit in a raw string in three single quotes")
+    return (
+        "# Your checks see your answers as the grader will: each answer a check names on its\n"
+        "# first line is passed through the format the grader uses (numbers, strings, lists,\n"
+        "# dicts, NumPy arrays, Keras objects; a function's results too). Run this cell; there\n"
+        "# is nothing here to change.\n"
+        "import sys as _sys, types as _types\n"
+        f"_module = _types.ModuleType({EXCHANGE_MODULE!r})\n"
+        f"_text = r'''{text}'''\n"
+        "exec(compile(_text, '<course exchange>', 'exec'), _module.__dict__)\n"
+        f"_sys.modules[{EXCHANGE_MODULE!r}] = _module\n"
+        f"get_ipython().register_magic_function(_module.check_as_graded, 'cell', {MAGIC!r})\n"
+        "del _sys, _types, _module, _text\n"
+    )
+
+
+def check_header(visible: str) -> str:
+    """The first line of a student's check cell whose visible tests are ``visible``: the cell
+    magic, naming the answers they read."""
+    return f"%%{MAGIC} {' '.join(judge.answer_names(visible))}\n"
+
+
+def _checked_as_graded(path: Path) -> None:
+    """In the instructor notebook at ``path`` (a throwaway copy, before nbgrader releases it):
+    the exchange cell after the set-up cell, and every test cell opened by the cell magic that
+    names the answers its visible part reads."""
+    nb = notebook.read(path)
+    for cell in nb.cells:
+        if notebook.is_test_cell(cell):
+            cell.source = check_header(HIDDEN_TESTS.sub("", cell.source)) + cell.source
+    setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    cell = nbformat.v4.new_code_cell(exchange_cell_source())
+    cell.metadata["tags"] = [EXCHANGE_TAG]
+    cell.metadata["jupyter"] = {"source_hidden": True}  # JupyterLab shows it collapsed
+    cell.metadata["cellView"] = "form"  # and Colab as a form
+    cell.id = EXCHANGE_TAG  # not random: the same source must release to the same bytes
+    nb.cells.insert(setup + 1, cell)
+    notebook.write(nb, path)
+
+
 def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     """Run nbgrader's generate_assignment on a copy of the chapter; return its release folder."""
     # nbgrader runs the `alembic` command of its own environment to set up the gradebook; it
@@ -61,6 +114,7 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     shutil.copytree(chapter.instructor_notebook.parent, course / "source" / chapter.name)
     if mode == "assessed":
         _without_self_checks(course / "source" / chapter.name / chapter.instructor_notebook.name)
+    _checked_as_graded(course / "source" / chapter.name / chapter.instructor_notebook.name)
     config = Config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"

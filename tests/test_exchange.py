@@ -191,6 +191,34 @@ def test_what_a_called_function_prints_past_the_cap_stays_in_its_kernel(monkeypa
 
 
 @pytest.mark.fast
+def test_a_visible_check_sees_its_answers_as_the_judge_will():
+    """What the student notebook's ``%%check_as_graded`` checks run on: each named answer after
+    the round trip, in this process (lying objects arrive as their data, functions as stubs
+    whose results make the trip too); a name not bound stays unbound; a refused answer fails
+    the check with its reason, before grading."""
+    def metrics(tp, fp):
+        return {"precision": LyingFloat(tp / (tp + fp))}
+
+    namespace = {"q01": LyingFloat(0.25), "metrics": metrics, "other": 1}
+    values = exchange.as_graded(namespace, ["q01", "metrics", "missing"])
+    assert set(values) == {"q01", "metrics"} and type(values["q01"]) is float
+    assert values["q01"] != 0.5 and isinstance(values["metrics"], exchange.Stub)
+    result = values["metrics"](3, 1)
+    assert result == {"precision": 0.75} and type(result["precision"]) is float
+    with pytest.raises(AssertionError, match="cannot be graded"):
+        exchange.as_graded({"q01": object()}, ["q01"])
+    stub = exchange.as_graded({"f": lambda: object()}, ["f"])["f"]
+    with pytest.raises(AssertionError, match="cannot be graded"):
+        stub()
+    with pytest.raises(NotImplementedError):
+        exchange.as_graded({"f": _stub}, ["f"])["f"]()
+
+
+def _stub():
+    raise NotImplementedError()
+
+
+@pytest.mark.fast
 def test_the_same_object_arrives_as_the_same_object():
     side = Side()
     shared = [1, 2]
@@ -367,6 +395,15 @@ def test_a_model_of_a_class_the_student_wrote_is_refused(keras):
     liar = Liar([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(exchange.Refused, match="not Keras's own"):
         Side().cross(liar)
+
+
+def test_a_visible_check_refuses_a_lambda_layer_before_grading(keras):
+    def build():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2.0)])
+
+    stub = exchange.as_graded({"build": build}, ["build"])["build"]
+    with pytest.raises(AssertionError, match="Lambda"):
+        stub()
 
 
 def test_a_model_file_that_runs_code_is_refused(keras):

@@ -75,8 +75,15 @@ def test_student_notebook_has_no_solutions_and_no_hidden_tests(chapter):
             )
             assert by_id[gid].source == stub, f"{gid}: the student cell is not the plain stub"
         elif notebook.is_test_cell(cell):
-            assert by_id[gid].source.rstrip() == key.tests[gid].visible_source.rstrip(), \
+            visible = key.tests[gid].visible_source
+            expected = release.check_header(visible) + visible
+            assert by_id[gid].source.rstrip() == expected.rstrip(), \
                 f"{gid}: the student copy differs from the visible tests"
+    exchange_cells = [i for i, c in enumerate(student.cells)
+                      if release.EXCHANGE_TAG in notebook.tags(c)]
+    first_code = next(i for i, c in enumerate(student.cells) if c.cell_type == "code")
+    assert exchange_cells == [first_code + 1]
+    assert student.cells[first_code + 1].source == release.exchange_cell_source()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
