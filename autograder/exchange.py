@@ -23,8 +23,11 @@ code is, the judge compares real data, never an object the student wrote:
 An object met twice (the same model returned by two calls) arrives as the same object twice,
 so a test can still ask ``build() is not build()``.
 
-This file runs in three places: the grader imports it, and its text is the first cell of the
-student's kernel and of the judge's (neither can import the course's package).  So it needs
+This file runs in four places: the grader imports it; its text is the first cell of the
+student's kernel and of the judge's in a graded run (neither can import the course's package);
+and release puts it in every student notebook, where :func:`as_graded` lets each visible check
+run on its answers as the judge will receive them (``%%check_as_graded``), so a student meets a
+refusal before handing in.  So it needs
 only the standard library and NumPy; Keras is imported when a Keras object crosses.
 """
 
