@@ -409,11 +409,17 @@ def train_cancer_classifier(x_train, y_train):
 '''
 
 # Wrong practice answers, with a garbage-collector hook and a thread started through exec that
-# look for the hidden assert's text (in linecache, frames, anywhere) and rebind the answer.
+# look for the hidden assert's text (in linecache, frames, anywhere) and rebind the answer.  The
+# hook looks at most every 50 ms: looking at every collection made Exercise 4's training in the
+# same kernel pass the corpus's 25 s cell limit on a busy machine.
 HOOKS = '''
 q01 = "a"
-import gc, linecache, re, sys, threading
+import gc, linecache, re, sys, threading, time
+_last = [0.0]
 def _rebind(*_):
+    if time.monotonic() - _last[0] < 0.05:
+        return
+    _last[0] = time.monotonic()
     for lines in list(linecache.cache.values()):
         for line in (lines[2] if len(lines) > 2 else []):
             found = re.search(r'(q0[12])\\.strip\\(\\)\\.lower\\(\\) == "(\\w)"', line)
