@@ -49,20 +49,26 @@ def answer_names(source: str) -> list[str]:
     return sorted(read - SILENT)
 
 
-def _install(extra: str) -> str:
-    """A cell that makes the exchange an importable module, then runs ``extra``."""
+def install_source(module: str, extra: str = "") -> str:
+    """A cell that makes the exchange an importable module named ``module`` (its text as it is,
+    in a raw string, so that a student who opens the cell can read it), then runs ``extra``,
+    which may use the new module as ``_module``."""
+    if "'''" in EXCHANGE_TEXT or EXCHANGE_TEXT.endswith("\\"):
+        raise ValueError("the exchange must fit in a raw string in three single quotes")
     return (
         "import sys as _sys, types as _types\n"
-        f"_module = _types.ModuleType({MODULE!r})\n"
-        f"exec(compile({EXCHANGE_TEXT!r}, '<autograder exchange>', 'exec'), _module.__dict__)\n"
-        f"_sys.modules[{MODULE!r}] = _module\n"
-        "del _sys, _types, _module\n" + extra
+        f"_module = _types.ModuleType({module!r})\n"
+        f"_text = r'''{EXCHANGE_TEXT}'''\n"
+        "exec(compile(_text, '<exchange>', 'exec'), _module.__dict__)\n"
+        f"_sys.modules[{module!r}] = _module\n"
+        f"{extra}"
+        "del _sys, _types, _module, _text\n"
     )
 
 
 def student_setup_source() -> str:
     """The first cell of the student's kernel: the exchange, before any student code."""
-    return _install("")
+    return install_source(MODULE)
 
 
 def export_source(names: list[str]) -> str:
@@ -117,7 +123,7 @@ def self_check(name, answer, digest):
 
 def judge_setup_source() -> str:
     """The first cell of the judge's kernel: the exchange and the judge's own helpers."""
-    return _install(JUDGE_RUNTIME)
+    return install_source(MODULE, JUDGE_RUNTIME)
 
 
 def judged_source(test_source: str) -> str:

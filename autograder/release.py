@@ -31,7 +31,7 @@ from nbformat import NotebookNode
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 
-from autograder import check, exchange, judge, notebook
+from autograder import check, judge, notebook
 from autograder.answer_key import HIDDEN_TESTS
 from autograder.course import Chapter, CourseLayout, colab_badge, find_chapters
 from autograder.errors import CourseError, NotInSyncError
@@ -61,22 +61,14 @@ MAGIC = "check_as_graded"
 
 def exchange_cell_source() -> str:
     """The exchange cell: the exchange as a module of its own, and the checks' cell magic."""
-    text = Path(exchange.__file__).read_text(encoding="utf-8")
-    if "'''" in text or text.endswith("\\"):
-        raise CourseError("the exchange must fit in a raw string in three single quotes")
     return (
         "# Your checks see your answers as the grader will: each answer a check names on its\n"
         "# first line is passed through the format the grader uses (numbers, strings, lists,\n"
         "# dicts, NumPy arrays, Keras objects; a function's results too). Run this cell; there\n"
         "# is nothing here to change.\n"
-        "import sys as _sys, types as _types\n"
-        f"_module = _types.ModuleType({EXCHANGE_MODULE!r})\n"
-        f"_text = r'''{text}'''\n"
-        "exec(compile(_text, '<course exchange>', 'exec'), _module.__dict__)\n"
-        f"_sys.modules[{EXCHANGE_MODULE!r}] = _module\n"
-        f"get_ipython().register_magic_function(_module.check_as_graded, 'cell', {MAGIC!r})\n"
-        "del _sys, _types, _module, _text\n"
-    )
+    ) + judge.install_source(
+        EXCHANGE_MODULE,
+        f"get_ipython().register_magic_function(_module.check_as_graded, 'cell', {MAGIC!r})\n")
 
 
 def check_header(visible: str) -> str:
