@@ -214,6 +214,8 @@ class GradingClient(NotebookClient):
         elif request is not None and isinstance(asked.get("ref"), str):
             code = judge.call_source(asked["ref"], request,
                                      limit=self.limits.output_bytes)
+        elif asked.get("op") == judge.SEED and type(asked.get("value")) is int:
+            code = judge.seed_source(asked["value"])
         else:
             return judge.reply(None, "the grader did not understand the judge")
         data, why = await self._run_in_student(code, deadline)
@@ -228,19 +230,14 @@ class GradingClient(NotebookClient):
         self._student_call = msg_id
         call = _StudentCall(msg_id)
         replied_at = None
-        while not call.idle and (replied_at is None or time.monotonic() < replied_at + 5):
+        # Done when the kernel has replied (the reply holds the status) and said it is idle (its
+        # outputs, the crossing among them, come before that); either may be read first.
+        while replied_at is None or (not call.idle and time.monotonic() < replied_at + 5):
             if replied_at is None and time.monotonic() > deadline:
                 return None, f"the notebook's code ran longer than {self.limits.cell_timeout} s"
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    call.take(await ensure_async(kc.get_iopub_msg(timeout=0)))
-                    # At the cap, stop the call at once: a flood read to its end first may
-                    # never end (it can print faster than a busy grader reads), and what
-                    # waits unread fills the kernel's memory until it dies.
-                    if call.printed > self.limits.output_bytes:
-                        await self._stop_flood(km, stoppable=replied_at is None)
+            await self._take_outputs(call, wait=0 if replied_at is None else 0.02,
+                                     stoppable=replied_at is None)
             if replied_at is not None:
-                await asyncio.sleep(0.02)
                 continue
             try:
                 reply = await ensure_async(kc.get_shell_msg(timeout=0.05))
@@ -252,6 +249,19 @@ class GradingClient(NotebookClient):
                 replied_at, self._student_call = time.monotonic(), None
                 call.status = reply.get("content", {}).get("status", "")
         return call.crossing()
+
+    async def _take_outputs(self, call: _StudentCall, *, wait: float, stoppable: bool) -> None:
+        """Read what the student's kernel has sent for ``call`` (waiting up to ``wait`` s for the
+        first message).  At the output cap, stop the call at once: a flood read to its end first
+        may never end (it can print faster than a busy grader reads), and what waits unread
+        fills the kernel's memory until it dies."""
+        km, kc = self._student
+        with contextlib.suppress(queue.Empty):
+            while True:
+                call.take(await ensure_async(kc.get_iopub_msg(timeout=wait)))
+                wait = 0
+                if call.printed > self.limits.output_bytes:
+                    await self._stop_flood(km, stoppable=stoppable)
 
     async def _stop_flood(self, km: Any, *, stoppable: bool) -> None:
         """The student's kernel passed the output cap during a check: the check is stopped,

@@ -13,6 +13,9 @@ two never talk to each other; the grader carries data between them, in the forma
   them as plain data (:func:`autograder.exchange.read_names`).
 * A function crosses as a stub: when the test calls it, the judge asks the grader, which runs
   :func:`call_source` in the student's kernel and brings the result back the same way.
+* A check that seeds itself (``keras.utils.set_random_seed``) seeds both kernels: the judge
+  asks the grader, which runs :func:`seed_source` in the student's kernel, so a function the
+  check calls trains from the check's seed, whatever the notebook did before.
 * The judge asks with ``input()``: the question reaches the grader on the kernel's stdin
   channel and the answer comes back on it.  The student's kernel hands its bytes to the grader
   as one output of the grader's cell (:data:`autograder.exchange.MIME`); neither kernel can
@@ -36,7 +39,7 @@ from autograder import cells, exchange
 EXCHANGE_TEXT = Path(exchange.__file__).read_text(encoding="utf-8")
 MODULE = "_autograder_exchange"  # the exchange's module name, in both kernels
 SILENT = {"self_check"}  # names a test reads that the judge binds itself
-FETCH, CALL = "fetch", "call"  # the two questions the judge asks
+FETCH, CALL, SEED = "fetch", "call", "seed"  # the three questions the judge asks
 # The tag of the student notebooks' own copy of the exchange (see autograder.release): a graded
 # run never runs that cell, since the grader installs its own before any student code.
 STUDENT_EXCHANGE_TAG = "course-exchange"
@@ -83,10 +86,16 @@ def call_source(ref: str, request: bytes, *, limit: int) -> str:
     return f"__import__({MODULE!r}).serve_call({ref!r}, {data!r}, {int(limit)})"
 
 
+def seed_source(value: int) -> str:
+    """The grader's cell, in the student's kernel, that seeds it with ``value``."""
+    return f"__import__({MODULE!r}).seed({int(value)})"
+
+
 JUDGE_RUNTIME = '''
 import base64 as _base64
 import json as _json
 import _autograder_exchange as _exchange
+import keras as _keras
 
 
 def _ask(question):
@@ -118,6 +127,16 @@ def _bind(namespace, names):
 
 def self_check(name, answer, digest):
     return None
+
+
+def _seeding_both(seed_judge):
+    def set_random_seed(seed):
+        seed_judge(seed)
+        _ask({"op": "seed", "value": int(seed)})
+    return set_random_seed
+
+
+_keras.utils.set_random_seed = _seeding_both(_keras.utils.set_random_seed)
 '''
 
 
@@ -132,12 +151,12 @@ def judged_source(test_source: str) -> str:
 
 
 def question(prompt: str) -> dict:
-    """The judge's question, read from the prompt of its ``input()`` (one of two shapes)."""
+    """The judge's question, read from the prompt of its ``input()`` (one of three shapes)."""
     try:
         asked = json.loads(prompt)
     except ValueError:
         return {}
-    if not isinstance(asked, dict) or asked.get("op") not in (FETCH, CALL):
+    if not isinstance(asked, dict) or asked.get("op") not in (FETCH, CALL, SEED):
         return {}
     return asked
 

@@ -38,13 +38,47 @@ class Case:
     message: str = ""  # words that item's feedback message must contain
 
 
+# Every case is an honest submission with one thing changed, so every case runs Exercise 4's check,
+# which trains the answer twice (on the labels, then on shuffled labels).  The model answer trains
+# for 30 epochs: about 5 s of every case.  The corpus fills Exercise 4 with another correct answer
+# that trains for 3 epochs (about 1.7 s; held-out accuracy 0.96-0.99 and shuffled-label accuracy
+# at most 0.71 over the check's seeds 0-19): the corpus is about what a hostile answer does beside
+# honest ones, and the variants (tests/variants/) grade Exercise 4's own answers.
+QUICK_EX4 = (
+    "def train_cancer_classifier(x_train, y_train):\n"
+    "    normalizer = layers.Normalization()\n"
+    "    normalizer.adapt(np.asarray(x_train, dtype=\"float32\"))\n"
+    "    model = keras.Sequential([keras.Input(shape=(x_train.shape[1],)), normalizer,\n"
+    "                              layers.Dense(16, activation=\"relu\"),\n"
+    "                              layers.Dense(1, activation=\"sigmoid\")])\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(0.03), loss=\"binary_crossentropy\")\n"
+    "    model.fit(np.asarray(x_train, dtype=\"float32\"), np.asarray(y_train), epochs=3,\n"
+    "              batch_size=64, verbose=0)\n"
+    "    return model\n"
+)
+ANSWERS = {**KEY.answers, "ex4-cancer-classifier-answer": QUICK_EX4}
+# Exercise 4's check seeds itself (keras.utils.set_random_seed(0)) in the judge, then calls the
+# answer, which runs in the student's kernel: that kernel must be seeded too.  This answer trains
+# only if its first call starts from seed 0 (NumPy's first draw after seed 0 is 0.548813...);
+# otherwise it returns an untrained model, which fails the check.
+FROM_THE_CHECKS_SEED = QUICK_EX4.replace(
+    "    normalizer = layers.Normalization()\n",
+    "    draws.append(np.random.random())\n"
+    "    normalizer = layers.Normalization()\n").replace(
+    "    model.fit(",
+    "    if draws[0] != 0.5488135039273248:\n"
+    "        return model\n"
+    "    model.fit(")
+FROM_THE_CHECKS_SEED = "draws = []\n" + FROM_THE_CHECKS_SEED
+
+
 def lean_complete() -> NotebookNode:
     nb = notebook.read(CHAPTER.student_notebook)
     setup_seen = False
     cells = []
     for cell in nb.cells:
         if notebook.is_answer_cell(cell):
-            cell.source = KEY.answers[notebook.grade_id(cell)]
+            cell.source = ANSWERS[notebook.grade_id(cell)]
         elif cell.cell_type == "code" and not notebook.is_test_cell(cell):
             if setup_seen:
                 continue
@@ -59,7 +93,7 @@ def full_complete() -> NotebookNode:
     nb = notebook.read(CHAPTER.student_notebook)
     for cell in nb.cells:
         if notebook.is_answer_cell(cell):
-            cell.source = KEY.answers[notebook.grade_id(cell)]
+            cell.source = ANSWERS[notebook.grade_id(cell)]
     return nb
 
 
@@ -490,6 +524,9 @@ def cases(*, port: int, marker: str, hidden_paths: list[str]) -> list[Case]:
     return [
         Case("complete-lean", lambda: dump(lean_complete()), "graded", FULL),
         Case("honest-unusual", _honest_unusual, "graded", FULL),
+        Case("trains-from-the-checks-seed",
+             answer("ex4-cancer-classifier-answer", FROM_THE_CHECKS_SEED), "graded", FULL,
+             item="ex4-cancer-classifier-check", outcome="passed"),
         Case("not-json", lambda: b"{ this is not json", "unreadable: not a Jupyter notebook", 0),
         Case("empty", lambda: b"", "unreadable: the file is empty", 0),
         Case("binary", lambda: b"\x89PNG\r\n\x1a\n\x00\x00", "unreadable", 0),

@@ -2,8 +2,8 @@
 workers, every submission delivered once when a worker is killed mid-run, a submission that
 ends every worker it lands on gets a status that says so, and the run's progress is reported.
 
-The hostile corpus is graded on this cluster too (tests/test_corpus.py, ``corpus_run``), and its
-cases hold the grades local runs give."""
+A subset of the hostile corpus is graded on this cluster too, and gets the grades the local pool
+gave it (tests/test_corpus.py, ``test_cold_kernels_and_a_cluster_grade_as_the_pool_does``)."""
 
 from __future__ import annotations
 

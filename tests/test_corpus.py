@@ -32,12 +32,13 @@ from autograder.messages import possible_messages
 from autograder.results import Stop, not_run_because, stopped_because
 
 # A lean notebook's slowest cell is Exercise 4's check, which trains the student's model twice (on
-# the labels, then on shuffled labels): about 10 s with two notebooks graded at once, more beside a
-# hostile submission's busy threads; the margin is for a busy machine.  A stopped cell gets the
-# grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the output cap
-# while printing was once still unwinding when the grace ended (the cluster's two workers beside
-# another worker's notebook), and its kernel was ended instead of going on.
-CORPUS_LIMITS = Limits(cell_timeout=25, notebook_timeout=300, interrupt_grace=10)
+# the labels, then on shuffled labels): about 2 s alone, 4-6 s with two notebooks graded at once
+# beside the suite's other worker, more beside a hostile submission's busy threads; the margin is
+# for a busy machine.  A stopped cell gets the grader's default 10 s to end after its interrupt:
+# with 5 s, a check stopped at the output cap while printing was once still unwinding when the
+# grace ended (the cluster's two workers beside another worker's notebook), and its kernel was
+# ended instead of going on.
+CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300, interrupt_grace=10)
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
 
@@ -52,9 +53,9 @@ def listener():
 
 
 @pytest.fixture(scope="session")
-def corpus_run(tmp_path_factory, listener, dask_cluster):
-    """Every case graded on a Dask LocalCluster's two workers (the cluster path runs the same
-    grading as local workers: test_parallel_grades_equal_serial_grades compares them)."""
+def corpus_run(tmp_path_factory, listener):
+    """Every case graded by the local pool, two at a time in warm kernels, as `grade` does by
+    default; with them, the whole-notebook cases (``whole-<name>``), lessons left out."""
     folder = tmp_path_factory.mktemp("corpus")
     secret = tmp_path_factory.mktemp("instructor-files") / "gradebook.db"
     secret.write_text("not for students")
@@ -63,8 +64,10 @@ def corpus_run(tmp_path_factory, listener, dask_cluster):
     cases = {c.name: c for c in corpus.cases(port=listener, marker=MARKER, hidden_paths=hidden)}
     for case in cases.values():
         (folder / f"{case.name}.ipynb").write_bytes(case.build())
+    for name in corpus.WHOLE_NOTEBOOK:
+        (folder / f"whole-{name}.ipynb").write_bytes(corpus.whole_notebook_case(name))
     result = grade_folder(chapter=corpus.CHAPTER, submissions=folder, limits=CORPUS_LIMITS,
-                          cluster=dask_cluster.scheduler_address)
+                          workers=2)
     return cases, {r.student_id: r for r in result.results}, result, folder
 
 
@@ -114,45 +117,49 @@ def test_feedback_holds_only_words_the_grader_or_the_instructor_wrote(corpus_run
         assert "claims to equal anything" not in text  # a finding can name student variables
 
 
-def test_parallel_grades_equal_serial_grades(corpus_run, tmp_path):
-    """The corpus ran on a Dask cluster, two at a time in warm kernels; on this machine, one at
-    a time in cold kernels (each started from scratch in its own sandbox), and two at a time by
-    the local pool in warm kernels, the very same grades."""
+def test_cold_kernels_and_a_cluster_grade_as_the_pool_does(corpus_run, dask_cluster, tmp_path):
+    """The corpus ran in the local pool, two at a time in warm kernels.  A subset of it (a
+    complete notebook, a stopped loop, a kernel that exits, memory run out, a file that is not a
+    notebook) gets the very same grades one at a time in cold kernels (each started from scratch
+    in its own sandbox), and on a Dask cluster's two workers."""
     _, results, _, folder = corpus_run
-    picked = ["complete-lean", "kernel-exit", "not-json", "other-chapter", "empty", "stop-loops",
-              "stop-exits", "stop-exceeds-memory"]
+    picked = ["complete-lean", "stop-loops", "kernel-exit", "stop-exceeds-memory", "not-json"]
     subset = tmp_path / "subset"
     subset.mkdir()
     for name in picked:
         (subset / f"{name}.ipynb").write_bytes((folder / f"{name}.ipynb").read_bytes())
     serial = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=1,
                           limits=replace(CORPUS_LIMITS, sandbox=SandboxPolicy(warm=False)))
-    pool = grade_folder(chapter=corpus.CHAPTER, submissions=subset, workers=2,
-                        limits=CORPUS_LIMITS)
-    for local in (*serial.results, *pool.results):
-        remote = results[local.student_id]
-        assert replace(local, errors=(), seconds=0) == replace(remote, errors=(), seconds=0)
+    remote = grade_folder(chapter=corpus.CHAPTER, submissions=subset, limits=CORPUS_LIMITS,
+                          cluster=dask_cluster.scheduler_address)
+    assert sorted(r.student_id for r in serial.results) == sorted(picked)
+    for other in (*serial.results, *remote.results):
+        pooled = results[other.student_id]
+        assert replace(other, errors=(), seconds=0) == replace(pooled, errors=(), seconds=0)
 
 
-def test_leaving_out_lessons_changes_no_grade(tmp_path):
+def test_leaving_out_lessons_changes_no_grade(corpus_run, tmp_path):
     """Hostile answers and answers that read a lesson's variables, in the whole notebook: graded
-    with the lessons nothing graded needs left out, and with every lesson cell, alike."""
+    with the lessons nothing graded needs left out (in the corpus run), and with every lesson
+    cell, alike."""
+    _, results, _, folder = corpus_run
     for name in corpus.WHOLE_NOTEBOOK:
-        (tmp_path / f"{name}.ipynb").write_bytes(corpus.whole_notebook_case(name))
-    cut = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=2)
+        (tmp_path / f"whole-{name}.ipynb").write_bytes((folder / f"whole-{name}.ipynb").read_bytes())
     whole = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=2,
-                         whole_notebook=True)
-    for c, w in zip(cut.results, whole.results, strict=True):
+                         limits=CORPUS_LIMITS, whole_notebook=True)
+    cut = [results[w.student_id] for w in whole.results]
+    assert len(cut) == len(corpus.WHOLE_NOTEBOOK)
+    for c, w in zip(cut, whole.results, strict=True):
         assert (c.student_id, c.status_text, c.score) == (w.student_id, w.status_text, w.score)
         assert [(t.grade_id, t.points) for t in c.tests] == \
             [(t.grade_id, t.points) for t in w.tests], c.student_id
-    scores = {r.student_id: r.score for r in cut.results}
-    assert scores["reads-lesson-variable"] == scores["reads-lesson-variable-hidden"] == \
-        scores["complete"] == corpus.FULL
-    by_id = {r.student_id: r for r in cut.results}
-    assert any("were not run" in n for n in by_id["reads-lesson-variable"].notes)
+    scores = {r.student_id: r.score for r in cut}
+    assert scores["whole-reads-lesson-variable"] == scores["whole-reads-lesson-variable-hidden"] \
+        == scores["whole-complete"] == corpus.FULL
+    by_id = {r.student_id: r for r in cut}
+    assert any("were not run" in n for n in by_id["whole-reads-lesson-variable"].notes)
     # the hidden read fails in the cut run, so the recorded result is the whole notebook's
-    hidden = by_id["reads-lesson-variable-hidden"].notes
+    hidden = by_id["whole-reads-lesson-variable-hidden"].notes
     assert not any("were not run" in n for n in hidden)
     assert "graded with the whole notebook: with lessons left out, a cell raised KeyError" in \
         hidden

@@ -461,3 +461,16 @@ def test_nothing_of_the_tests_reaches_the_students_kernel():
     for test in KEY.tests.values():
         lines = [line.strip() for line in test.source.splitlines() if len(line.strip()) > 20]
         assert lines and not [line for line in lines if line in student], test.grade_id
+
+
+@pytest.mark.fast
+def test_the_judge_asks_three_questions_and_the_grader_understands_no_other():
+    """A fetch, a call and a seed (a check's keras.utils.set_random_seed, which the grader
+    repeats in the student's kernel with a plain int); anything else gets no answer."""
+    assert judge.question('{"op": "seed", "value": 3}') == {"op": "seed", "value": 3}
+    assert judge.question('{"op": "fetch", "names": ["q01"]}')["names"] == ["q01"]
+    assert judge.question('{"op": "run", "code": "import os"}') == {}
+    assert judge.question("not json") == {} and judge.question("[1]") == {}
+    assert judge.seed_source(7) == "__import__('_autograder_exchange').seed(7)"
+    with pytest.raises(ValueError):
+        judge.seed_source("7); import os; (1")
