@@ -169,8 +169,8 @@ def test_the_notebook_time_limit(tmp_path):
     nb = corpus.with_answer("q05-answer", "import time\ntime.sleep(60)\n")
     (tmp_path / "slow.ipynb").write_bytes(corpus.dump(nb))
     result = grade_folder(chapter=corpus.CHAPTER, submissions=tmp_path, workers=1,
-                          limits=Limits(cell_timeout=120, notebook_timeout=30)).results[0]
-    assert result.status_text == "timeout: the notebook ran longer than 30 s"
+                          limits=Limits(cell_timeout=120, notebook_timeout=15)).results[0]
+    assert result.status_text == "timeout: the notebook ran longer than 15 s"
     assert result.score == corpus.BEFORE_Q05
 
 

@@ -19,7 +19,7 @@ from autograder.isolation.sandbox import SandboxPolicy
 
 # Small limits, so that each flood is over in a second or two.
 POLICY = SandboxPolicy(scratch_mb=64, file_mb=16, processes=400)
-LIMITS = Limits(cell_timeout=30, notebook_timeout=300, interrupt_grace=5, sandbox=POLICY)
+LIMITS = Limits(cell_timeout=20, notebook_timeout=300, interrupt_grace=5, sandbox=POLICY)
 FLOOD = "for i in range(200):\n    with open(f'{folder}/flood{{i}}', 'wb') as f:\n" \
         "        f.write(b'x' * (1 << 20))\n"
 ATTACKS = {  # name: (the cell added after the set-up cell, the note its result must carry)
@@ -32,7 +32,7 @@ ATTACKS = {  # name: (the cell added after the set-up cell, the note its result 
                       "held = [subprocess.Popen(['sleep', '600']) for _ in range(1000)]\n",
                       "more than 400 processes and threads"),
     # Every process forks again: the cell never ends, so the cell limit ends the kernel.
-    "fork-bomb": ("import os\nwhile True:\n    os.fork()\n", "ran longer than 30 s"),
+    "fork-bomb": ("import os\nwhile True:\n    os.fork()\n", "ran longer than 20 s"),
 }
 MARKUP = "<img src=x onerror=alert(1)>"
 
