@@ -118,7 +118,27 @@ def _open(browser, lab, name: str):
     return page
 
 
+def _close_dialogs(page) -> None:
+    """A dialog JupyterLab opened by itself blocks every click (seen once, on a loaded machine,
+    before Run All): its text and a screenshot go to the artifacts, and its default button
+    closes it.  The test's own assertions still decide."""
+    dialogs = page.locator(".jp-Dialog")
+    if not dialogs.count():
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-unexpected-dialog.png"))
+    with (ARTIFACTS / "jupyterlab-unexpected-dialogs.txt").open("a", encoding="utf-8") as log:
+        log.write(dialogs.first.inner_text() + "\n---\n")
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    if accept.count():
+        accept.first.click()
+    else:
+        page.keyboard.press("Escape")
+    dialogs.first.wait_for(state="detached", timeout=30_000)
+
+
 def _menu(page, top: str, item: str) -> None:
+    _close_dialogs(page)
     page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
