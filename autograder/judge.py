@@ -95,7 +95,6 @@ JUDGE_RUNTIME = '''
 import base64 as _base64
 import json as _json
 import _autograder_exchange as _exchange
-import keras as _keras
 
 
 def _ask(question):
@@ -129,14 +128,18 @@ def self_check(name, answer, digest):
     return None
 
 
-def _seeding_both(seed_judge):
+def _seed_both():
+    import keras
+    seed_judge = keras.utils.set_random_seed
+    if getattr(seed_judge, "seeds_both", False):
+        return
+
     def set_random_seed(seed):
         seed_judge(seed)
         _ask({"op": "seed", "value": int(seed)})
-    return set_random_seed
 
-
-_keras.utils.set_random_seed = _seeding_both(_keras.utils.set_random_seed)
+    set_random_seed.seeds_both = True
+    keras.utils.set_random_seed = set_random_seed
 '''
 
 
@@ -146,8 +149,12 @@ def judge_setup_source() -> str:
 
 
 def judged_source(test_source: str) -> str:
-    """A test cell as the judge runs it: its answers bound first, then its own code as written."""
-    return f"_bind(globals(), {answer_names(test_source)!r})\n{test_source}"
+    """A test cell as the judge runs it: its answers bound first (and, if it seeds itself,
+    ``keras.utils.set_random_seed`` made to seed both kernels), then its own code as written.
+    Keras is imported there, not when the judge starts, so what its import writes to stderr in
+    a cold kernel lands in the first test cell that uses Keras, as it would anyway."""
+    seeds = "_seed_both()\n" if "set_random_seed" in test_source else ""
+    return f"_bind(globals(), {answer_names(test_source)!r})\n{seeds}{test_source}"
 
 
 def question(prompt: str) -> dict:

@@ -135,7 +135,11 @@ def test_cold_kernels_and_a_cluster_grade_as_the_pool_does(corpus_run, dask_clus
     assert sorted(r.student_id for r in serial.results) == sorted(picked)
     for other in (*serial.results, *remote.results):
         pooled = results[other.student_id]
-        assert replace(other, errors=(), seconds=0) == replace(pooled, errors=(), seconds=0)
+        # `warned` (test cells a library warning wrote to stderr, which costs nothing) is left
+        # out: TensorFlow warns about retracing from a count of calls it keeps per process, and
+        # a warm kernel starts with the calls its server made while preloading.
+        assert replace(other, errors=(), seconds=0, warned=()) == \
+            replace(pooled, errors=(), seconds=0, warned=())
 
 
 def test_leaving_out_lessons_changes_no_grade(corpus_run, tmp_path):
