@@ -119,7 +119,7 @@ def _key_test_cell(key: AnswerKey, gid: str) -> NotebookNode:
     return cell
 
 
-def _lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
+def lessons_to_leave_out(submission: NotebookNode, key: AnswerKey) -> set[int]:
     """Indices (in ``submission.cells``) of the unchanged lesson cells nothing graded needs."""
     indices, cells = [], []
     for index, cell in enumerate(submission.cells):
@@ -139,7 +139,7 @@ def assemble(submission: NotebookNode, key: AnswerKey, *, whole: bool = True) ->
     """The notebook that is run: the exchange's set-up, the student's code cells and every
     test cell from the key (for the judge).  Unless ``whole``, the lesson cells nothing graded
     needs are left out (:mod:`autograder.cut`)."""
-    leave_out = set() if whole else _lessons_to_leave_out(submission, key)
+    leave_out = set() if whole else lessons_to_leave_out(submission, key)
     present = {notebook.grade_id(c) for c in submission.cells} & set(key.tests)
     missing = [gid for gid in key.tests if gid not in present]
     notes = [f"test cell {gid} was missing and has been put back" for gid in missing]

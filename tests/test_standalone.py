@@ -20,7 +20,7 @@ from autograder.answer_key import AnswerKey
 from autograder.course import COLAB_PREFIX, REPO_ROOT, REPOSITORY
 from autograder.examples import write_examples
 from autograder.execute import run_plain
-from autograder.grade import _lessons_to_leave_out
+from autograder.grade import lessons_to_leave_out
 
 BADGE = re.compile(r"\]\((?P<url>https://colab\.research\.google\.com/github/[^)\s]+)\)")
 # What a cell would use to read or write a file, or look at the folder it runs in.
@@ -36,7 +36,7 @@ def test_a_filled_in_notebook_runs_alone(chapter, tmp_path):
     alone.mkdir()
     path = alone / chapter.student_notebook.name
     nb = notebook.read(complete.path)
-    left_out = _lessons_to_leave_out(nb, AnswerKey.load(chapter))
+    left_out = lessons_to_leave_out(nb, AnswerKey.load(chapter))
     assert left_out, "the run should leave lessons out"
     nb.cells = [c for i, c in enumerate(nb.cells) if i not in left_out]
     notebook.write(nb, path)
