@@ -139,16 +139,16 @@ EX2_VARIANTS = [
               logits="(n_classes, keras.activations.linear, functools.partial("
                      "keras.losses.sparse_categorical_crossentropy, from_logits=True))",
               regression="(1, keras.activations.linear, keras.losses.mean_squared_error)")),
-    right(EX2, "keras.losses objects, 'linear' spelled out",
-          _ex2(binary='(1, "sigmoid", keras.losses.BinaryCrossentropy())',
+    right(EX2, "keras.losses objects, 'linear' spelled out, a binary logits head",
+          _ex2(binary='(1, "linear", keras.losses.BinaryCrossentropy(from_logits=True))',
                onehot='(n_classes, "softmax", keras.losses.CategoricalCrossentropy())',
                integer='(n_classes, "softmax", tf.keras.losses.SparseCategoricalCrossentropy(name="scce"))',
                logits='(n_classes, "linear", keras.losses.SparseCategoricalCrossentropy(from_logits=True))',
                regression='(1, "linear", keras.losses.MeanSquaredError())')),
-    right(EX2, "a lookup table, long loss names, lists instead of tuples",
+    right(EX2, "a lookup table, long loss names, lists instead of tuples, a binary logits head",
           "def choose_head(task, n_classes):\n"
           "    heads = {\n"
-          '        "binary": [1, "sigmoid", "binary_crossentropy"],\n'
+          '        "binary": [1, None, tf.keras.losses.BinaryCrossentropy(from_logits=True)],\n'
           '        "onehot": [int(n_classes), "softmax", "categorical_crossentropy"],\n'
           '        "integer": [int(n_classes), "softmax", "sparse_categorical_crossentropy"],\n'
           '        "logits": [int(n_classes), None,\n'
@@ -174,6 +174,8 @@ EX2_VARIANTS = [
     wrong(EX2, "softmax on the logits head as well as from_logits=True",
           _ex2_with(logits='(n_classes, "softmax", '
                            'keras.losses.SparseCategoricalCrossentropy(from_logits=True))')),
+    wrong(EX2, "binary: a sigmoid and a loss told it gets logits (the sigmoid applied twice)",
+          _ex2_with(binary='(1, "sigmoid", keras.losses.BinaryCrossentropy(from_logits=True))')),
     wrong(EX2, "MAE for regression when MSE is asked for",
           _ex2_with(regression='(1, None, "mae")')),
     wrong(EX2, "one unit too few for one-hot labels",

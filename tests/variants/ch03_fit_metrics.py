@@ -71,14 +71,12 @@ def metrics_from_counts(tp, fp, fn, tn):
         f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else np.float64(0.0)
     return {"precision": precision, "recall": recall, "accuracy": accuracy, "f1": f1}
 '''),
-    right(EX1, "(n + b - 1) // b; metrics from scikit-learn on rebuilt labels", '''
+    right(EX1, "(n + b - 1) // b with no check of batch_size; metrics from scikit-learn on rebuilt labels", '''
 from sklearn.metrics import f1_score as sk_f1, precision_score as sk_precision, recall_score as sk_recall  # noqa: E402
 
 
 def updates_per_epoch(n, batch_size=None):
-    if batch_size is not None and batch_size < 0:
-        raise ValueError("batch_size < 0")
-    b = batch_size or 32
+    b = 32 if batch_size is None else batch_size
     return (n + b - 1) // b
 
 
@@ -93,13 +91,12 @@ def metrics_from_counts(tp, fp, fn, tn):
         "f1": float(sk_f1(y_true, y_pred, zero_division=0)) if total else 0.0,
     }
 '''),
-    right(EX1, "values as NumPy float32; a dict built with zip", '''
+    right(EX1, "batch_size=0 raises (0 is not graded); values as NumPy float32; a dict built with zip", '''
 def updates_per_epoch(n, batch_size=None):
     if batch_size is None:
-        batch_size = 0
-    if batch_size < 0:
-        raise ValueError("batch_size must not be negative")
-    batch_size = batch_size if batch_size > 0 else 32
+        batch_size = 32
+    if batch_size <= 0:
+        raise ValueError("batch_size must be a positive integer")
     full, rest = divmod(n, batch_size)
     return full + (1 if rest else 0)
 
@@ -120,12 +117,10 @@ def updates_per_epoch(n, batch_size=None):
         raise ValueError("batch_size must be positive")
     return n // batch_size
 ''' + _METRICS_OK),
-    wrong(EX1, "batch_size=0 raises, as older material claims", '''
+    wrong(EX1, "no batch_size taken as one batch of all the rows, not the default 32", '''
 def updates_per_epoch(n, batch_size=None):
     if batch_size is None:
-        batch_size = 32
-    if batch_size <= 0:
-        raise ValueError("batch_size must be positive")
+        batch_size = n
     return math.ceil(n / batch_size)
 ''' + _METRICS_OK),
     wrong(EX1, "precision and recall swapped", _UPDATES_OK + '''
