@@ -31,10 +31,10 @@ from autograder.isolation.sandbox import SandboxPolicy
 from autograder.messages import possible_messages
 from autograder.results import Stop, not_run_because, stopped_because
 
-# A lean notebook's slowest cell is Exercise 4's check, which trains the student's model twice (on
-# the labels, then on shuffled labels): about 2 s alone, 4-6 s with two notebooks graded at once
-# beside the suite's other worker, more beside a hostile submission's busy threads; the margin is
-# for a busy machine.  A stopped cell gets the grader's default 10 s to end after its interrupt:
+# A lean notebook's slowest cells (Exercise 3's and 4's checks) take under 1 s alone; the
+# whole-notebook cases run chapter 1's lessons too, whose slowest cell trains for about 4 s alone
+# and three times that with two notebooks graded at once beside the suite's other worker, more
+# beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell gets the grader's default 10 s to end after its interrupt:
 # with 5 s, a check stopped at the output cap while printing was once still unwinding when the
 # grace ended (the cluster's two workers beside another worker's notebook), and its kernel was
 # ended instead of going on.
