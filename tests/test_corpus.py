@@ -34,10 +34,10 @@ from autograder.results import Stop, not_run_because, stopped_because
 # A lean notebook's slowest cells (Exercise 3's and 4's checks) take under 1 s alone; the
 # whole-notebook cases run chapter 1's lessons too, whose slowest cell trains for about 4 s alone
 # and three times that with two notebooks graded at once beside the suite's other worker, more
-# beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell gets the grader's default 10 s to end after its interrupt:
-# with 5 s, a check stopped at the output cap while printing was once still unwinding when the
-# grace ended (the cluster's two workers beside another worker's notebook), and its kernel was
-# ended instead of going on.
+# beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell
+# gets the grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the
+# output cap while printing was once still unwinding when the grace ended (the cluster's two
+# workers beside another worker's notebook), and its kernel was ended instead of going on.
 CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300, interrupt_grace=10)
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
