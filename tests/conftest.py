@@ -25,13 +25,14 @@ CHAPTER_IDS = [c.name for c in CHAPTERS]
 # `make test` runs the suite on two pytest-xdist workers (`-n 2`), scheduled by the groups below.
 # Each file of POOL grades with two kernels at a time (or a two-worker Dask cluster) and shares
 # session fixtures with the others: they form one group, run one after another on one worker, so
-# two gradings never fight for the machine's two cores.  The other worker takes everything else:
+# two gradings never fight for the machine's two cores.  Files that grade one submission at a time
+# (`test_term_run` with one worker, `test_lifetimes`, `test_limits`, ...) run beside that group,
+# as a notebook's nbval cells do.  The other worker takes everything else:
 # each notebook's nbval cells (in order, in one kernel), each other test file as a group of its own
 # (its module fixtures are computed once), and the tests of SPLIT one by one (each starts its own
 # kernel or Python and shares nothing).  (xdist's own `--dist loadgroup` renames node ids, which
 # pytest 9 no longer reads; this scheduler groups by the node id as it is.)
-POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py",
-        "test_term_run.py", "test_cli.py"}
+POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py"}
 SPLIT = {"test_seeds.py", "test_standalone.py"}
 
 
@@ -133,8 +134,10 @@ def graded(tmp_path_factory) -> dict[str, GradedExamples]:
 
 
 # The whole-notebook comparison runs on a fixed subset: every lesson cell of a chapter costs
-# minutes. The partial example holds model answers and untouched stubs, so it covers both.
-WHOLE_EXAMPLES = ("example-partial",)
+# minutes.  Here, chapter 1's partial example, which holds model answers and untouched stubs; the
+# rest of the subset is every chapter's first right and first wrong answer variants
+# (test_variants.py, a variant of every exercise each) and the corpus's whole-notebook cases.
+WHOLE_EXAMPLE = ("ch01_keras_api", "example-partial")
 
 
 def assert_same_grades(cut, whole, name: str) -> None:
@@ -150,17 +153,14 @@ def assert_same_grades(cut, whole, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def graded_whole(graded, tmp_path_factory) -> dict[str, ClassResult]:
-    """The partial example of each chapter graded again running every lesson cell
-    (``--full-notebook``); the ``graded`` run left out the lesson cells nothing graded needs."""
-    runs = {}
-    for name, run in graded.items():
-        folder = tmp_path_factory.mktemp(f"whole-{name}")
-        for example in WHOLE_EXAMPLES:
-            shutil.copy(run.folder / f"{example}.ipynb", folder / f"{example}.ipynb")
-        runs[name] = grade_folder(chapter=run.chapter, submissions=folder, workers=2,
-                                  whole_notebook=True)
-    return runs
+def graded_whole(graded, tmp_path_factory) -> ClassResult:
+    """Chapter 1's partial example graded again running every lesson cell (``--full-notebook``);
+    the ``graded`` run left out the lesson cells nothing graded needs."""
+    name, example = WHOLE_EXAMPLE
+    folder = tmp_path_factory.mktemp(f"whole-{name}")
+    shutil.copy(graded[name].folder / f"{example}.ipynb", folder / f"{example}.ipynb")
+    return grade_folder(chapter=graded[name].chapter, submissions=folder, workers=1,
+                        whole_notebook=True)
 
 
 @pytest.fixture(scope="session")
