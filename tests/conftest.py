@@ -45,22 +45,44 @@ def xdist_group(nodeid: str) -> str:
     return nodeid if name in SPLIT else path
 
 
+# The groups that take longest start first, so none is left for the end of the run, when one worker
+# would run it alone while the other has nothing left; the rest follow in collection order.  (The
+# times are in tests/README.md, "Where the suite's time goes".)
+LONGEST_FIRST = ("pool", "tests/test_seeds.py", "tests/test_browser.py",
+                 "source/ch03_fit_metrics", "notebooks/ch03_fit_metrics",
+                 "source/ch02_sequential", "notebooks/ch02_sequential", "tests/test_lifetimes.py",
+                 "tests/test_term_run.py", "tests/test_limits.py", "tests/test_release.py",
+                 "tests/test_standalone.py", "tests/test_check.py")
+
+
+def start_rank(nodeid: str) -> int:
+    """Where a test's group stands in LONGEST_FIRST (groups not listed come after)."""
+    group = xdist_group(nodeid)
+    return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if group.startswith(prefix)),
+                len(LONGEST_FIRST))
+
+
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class GroupScheduling(LoadScopeScheduling):
-        """xdist's scope scheduling (largest group first, one group per worker at a time), with
-        xdist_group() as the scope."""
+        """xdist's scope scheduling (one group per worker at a time), with xdist_group() as the
+        scope, handing out the groups in collection order (see pytest_collection_modifyitems)."""
 
         def _split_scope(self, nodeid: str) -> str:
             return xdist_group(nodeid)
 
+    config.option.loadscopereorder = False  # not by test count: longest first
     return GroupScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run the slow notebook executions (nbval items) last, after the quick checks."""
-    items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
+    """On xdist workers, the longest groups first (LONGEST_FIRST); in one process, the slow
+    notebook executions (nbval items) last, after the quick checks.  Each group keeps its order."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: start_rank(item.nodeid))
+    else:
+        items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
 
 
 def notebook_function(source: str, name: str, namespace: dict):
