@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -102,16 +101,19 @@ def _grader_with_kernels(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     subs.mkdir()
     for n in range(4):
         (subs / f"s{n}.ipynb").write_bytes(corpus.answer("q05-answer", "x = 1\n")())
+    _scratch(tmp_path).mkdir()
     grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", corpus.CHAPTER.name,
                                str(subs), "--out", str(tmp_path / "out"), "--workers", "2"],
                               cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, start_new_session=True)
+                              text=True, start_new_session=True,
+                              env={**os.environ, "TMPDIR": str(_scratch(tmp_path))})
     deadline = time.monotonic() + 120
     kernels = set()
     while len(kernels) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
         kernels = {p for p in _descendants(grader.pid) if _is_kernel(p)}
     assert len(kernels) >= 2, "the grader never started its kernels"
+    assert any(_scratch(tmp_path).glob("autograder-run-*")), "the grader keeps no scratch there"
     return grader, _descendants(grader.pid)
 
 
@@ -123,8 +125,12 @@ def _assert_all_end(pids: set[int], seconds: float = 30) -> None:
     assert not left, [_cmdline(p)[:150] for p in left]  # outlived the grader
 
 
+def _scratch(tmp_path: Path) -> Path:
+    """The grader's temporary folder (its ``TMPDIR``): its own, as other tests grade beside it."""
+    return tmp_path / "tmp"
+
+
 def test_ctrl_c_stops_the_grader_at_once(tmp_path):
-    scratch_before = _grader_scratch()
     grader, tree = _grader_with_kernels(tmp_path)
     os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, stderr = grader.communicate(timeout=60)
@@ -132,19 +138,13 @@ def test_ctrl_c_stops_the_grader_at_once(tmp_path):
     assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr, stderr[-2000:]
     assert not (tmp_path / "out").exists()
     _assert_all_end(tree)
-    assert _grader_scratch() - scratch_before == set()  # the warm servers' folders too
-
-
-def _grader_scratch() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("autograder-*"))
+    assert list(_scratch(tmp_path).iterdir()) == []  # the warm servers' folders too
 
 
 def test_killing_the_grader_ends_its_workers_and_kernels(tmp_path):
     """A grader killed outright (SIGKILL, nothing cleaned up) leaves no worker grading on."""
-    scratch_before = _grader_scratch()
     grader, tree = _grader_with_kernels(tmp_path)
     grader.kill()
     grader.communicate()
     _assert_all_end(tree)
-    for folder in _grader_scratch() - scratch_before:  # nobody was left to remove it
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(_scratch(tmp_path), ignore_errors=True)  # nobody was left to remove it
