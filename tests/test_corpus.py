@@ -24,8 +24,9 @@ from autograder.messages import possible_messages
 from autograder.results import Stop, not_run_because, stopped_because
 
 # A lean notebook's slowest cells (Exercise 3's and 4's checks) take under 1 s alone; the
-# whole-notebook cases run chapter 1's lessons too, whose slowest cell trains for about 4 s alone
-# and three times that with two notebooks graded at once beside the suite's other worker, more
+# whole-notebook cases run chapter 1's lessons too, whose slowest cells train for a few seconds
+# alone, and in a cold kernel the set-up cell imports TensorFlow (several seconds alone); each takes
+# three times as long with two notebooks graded at once beside the suite's other worker, more
 # beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell
 # gets the grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the
 # output cap while printing was once still unwinding when the grace ended (the cluster's two
