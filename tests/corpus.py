@@ -19,6 +19,7 @@ from nbformat import NotebookNode
 from autograder import exchange, notebook
 from autograder.answer_key import AnswerKey
 from autograder.course import get_chapter
+from autograder.execute import Limits
 
 CHAPTER = get_chapter("ch01_keras_api")
 KEY = AnswerKey.load(CHAPTER)
@@ -36,6 +37,17 @@ class Case:
     item: str = ""  # a grade id whose outcome is checked too
     outcome: str = ""  # that item's outcome: passed, failed, stopped or not run
     message: str = ""  # words that item's feedback message must contain
+
+
+# A lean notebook's slowest cells (Exercise 3's and 4's checks) take under 1 s alone; the
+# whole-notebook cases run chapter 1's lessons too, whose slowest cells train for a few seconds
+# alone, and in a cold kernel the set-up cell imports TensorFlow (several seconds alone); each takes
+# three times as long with two notebooks graded at once beside the suite's other worker, more
+# beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell
+# gets the grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the
+# output cap while printing was once still unwinding when the grace ended (the cluster's two
+# workers beside another worker's notebook), and its kernel was ended instead of going on.
+CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300, interrupt_grace=10)
 
 
 # Every case is an honest submission with one thing changed, so every case runs Exercise 4's check,

@@ -13,25 +13,16 @@ from pathlib import Path
 
 import corpus
 import pytest
+from corpus import CORPUS_LIMITS
 
 from autograder import reports
 from autograder.course import REPO_ROOT
-from autograder.execute import Limits
 from autograder.grade import grade_folder
 from autograder.intake import collect
 from autograder.isolation.sandbox import SandboxPolicy
 from autograder.messages import possible_messages
 from autograder.results import Stop, not_run_because, stopped_because
 
-# A lean notebook's slowest cells (Exercise 3's and 4's checks) take under 1 s alone; the
-# whole-notebook cases run chapter 1's lessons too, whose slowest cells train for a few seconds
-# alone, and in a cold kernel the set-up cell imports TensorFlow (several seconds alone); each takes
-# three times as long with two notebooks graded at once beside the suite's other worker, more
-# beside a hostile submission's busy threads; the margin is for a busy machine.  A stopped cell
-# gets the grader's default 10 s to end after its interrupt: with 5 s, a check stopped at the
-# output cap while printing was once still unwinding when the grace ended (the cluster's two
-# workers beside another worker's notebook), and its kernel was ended instead of going on.
-CORPUS_LIMITS = Limits(cell_timeout=20, notebook_timeout=300, interrupt_grace=10)
 MARKER = f"corpus-{secrets.token_hex(6)}"
 
 

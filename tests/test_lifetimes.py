@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import corpus
@@ -42,8 +43,8 @@ def test_no_kernel_outlives_its_submission(finished, warm):
     server it started is gone too."""
     source = "x = 1\n" if finished else "while True:\n    pass\n"
     before = _live_descendants()
-    limits = Limits(cell_timeout=60 if finished else 8, notebook_timeout=300, interrupt_grace=10,
-                    sandbox=SandboxPolicy(warm=warm))
+    limits = replace(corpus.CORPUS_LIMITS, cell_timeout=60 if finished else 8,
+                     sandbox=SandboxPolicy(warm=warm))
     result = grade_submission(student_id="s", submission=corpus.answer("q05-answer", source)(),
                               chapter=corpus.CHAPTER, key=corpus.KEY, limits=limits)
     assert result.status_text.startswith("graded" if finished else "timeout"), result.status_text
