@@ -6,10 +6,8 @@ graded once per test session and every grading test reads that one result.
 
 from __future__ import annotations
 
-import resource
 import shutil
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,20 +89,8 @@ def pytest_collection_modifyitems(config, items):
         items.sort(key=lambda item: item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid)
 
 
-# Processor time per test file.  Each report carries the processor seconds its process (and every
-# process it started that has ended: kernels, graders, clusters) used since the previous report of
-# that process; the run ends with the sum per file and how busy the machine was.  A session
-# fixture's processes count where they end (usually the last test of their worker), so the figures
-# are a guide to where the work is, as the wall times are.
-_last_cpu = [0.0]
-
-
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
-
-
+# Every run ends with how busy the machine's processors were while it ran (/proc/stat): a suite
+# that keeps them busy is bound by its work, and only less work makes it shorter.
 def _machine_busy() -> tuple[float, float]:
     """Seconds of all processors since boot: (busy, total), from /proc/stat."""
     try:
@@ -117,40 +103,21 @@ def _machine_busy() -> tuple[float, float]:
 
 
 def pytest_sessionstart(session):
-    _last_cpu[0] = _cpu_seconds()
     session.config.stash[_MACHINE_START] = (*_machine_busy(), time.monotonic())
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    now = _cpu_seconds()
-    outcome.get_result().cpu_seconds = now - _last_cpu[0]
-    _last_cpu[0] = now
-
-
-def pytest_runtest_logreport(report):
-    if hasattr(report, "cpu_seconds"):  # on xdist's controller, as its workers report
-        _CPU_BY_FILE[report.nodeid.split("::")[0]] += report.cpu_seconds
-
-
 def pytest_terminal_summary(terminalreporter, config):
-    if hasattr(config, "workerinput") or not _CPU_BY_FILE:
+    if hasattr(config, "workerinput") or _MACHINE_START not in config.stash:
         return
-    write = terminalreporter.write_line
-    terminalreporter.section("processor seconds per file")
-    for name, seconds in sorted(_CPU_BY_FILE.items(), key=lambda kv: -kv[1])[:20]:
-        write(f"{seconds:8.0f}  {name}")
-    write(f"{sum(_CPU_BY_FILE.values()):8.0f}  all files")
-    busy0, total0, start = config.stash.get(_MACHINE_START, (0.0, 0.0, 0.0))
+    busy0, total0, start = config.stash[_MACHINE_START]
     busy1, total1 = _machine_busy()
     if total1 > total0:
         share = 100 * (busy1 - busy0) / (total1 - total0)
-        write(f"machine: {busy1 - busy0:.0f} processor seconds busy in "
-              f"{time.monotonic() - start:.0f} s wall ({share:.0f} % busy)")
+        terminalreporter.write_line(
+            f"processors: {busy1 - busy0:.0f} s busy in {time.monotonic() - start:.0f} s wall "
+            f"({share:.0f} % of the machine)")
 
 
-_CPU_BY_FILE: dict[str, float] = defaultdict(float)
 _MACHINE_START = pytest.StashKey[tuple]()
 
 
