@@ -1,12 +1,14 @@
 """One submission cannot hurt the next: disk, tmpfs, file size and process floods, each graded
-in one serial run followed by an honest complete notebook that must still score full marks,
-and markup in a file name, escaped in every file the course writes."""
+in one serial run followed by an honest complete notebook that must still score full marks
+(no slower than the honest notebooks usually are), and markup in a file name, escaped in every
+file the course writes."""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
+import statistics
 
 import corpus
 import nbformat
@@ -64,7 +66,12 @@ def test_a_flood_stops_its_own_submission_only(floods, name):
         assert attacked.score == corpus.FULL, attacked.notes
     # (processes the flood left hold their pids, so its own later training cells may fail)
     assert (honest.score, honest.status_text, honest.notes) == (corpus.FULL, "graded", ())
-    assert honest.seconds < LIMITS.cell_timeout
+    # Nothing the flood left behind slows the next submission: its honest notebook takes no more
+    # than three times as long as the honest notebooks' median.  (Measured against the others, not
+    # against a fixed number of seconds, which a busy machine passes on its own: this file runs
+    # beside the suite's grading group.)
+    typical = statistics.median(r.seconds for sid, r in results.items() if sid.endswith("honest"))
+    assert honest.seconds < 3 * typical, (honest.seconds, typical)
 
 
 def test_markup_in_a_file_name_is_escaped_in_every_written_file(floods, tmp_path):
