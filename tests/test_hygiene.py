@@ -206,3 +206,26 @@ def test_checks_seed_before_calling_an_answer_that_trains_or_draws(chapter):
             problems.append(f"{chapter.name} {test.grade_id}")
     assert not problems, "checks that call a random answer without seeding first:\n" + \
         "\n".join(problems)
+
+
+def _functions_named(nb, name: str) -> list[str]:
+    """The source of every top-level function called `name` in the notebook's code cells."""
+    found = []
+    for cell in _code_cells(nb):
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # a cell with IPython syntax defines nothing we look for
+            continue
+        found += [ast.get_source_segment(cell.source, node) for node in tree.body
+                  if isinstance(node, ast.FunctionDef) and node.name == name]
+    return found
+
+
+def test_good_and_bad_follow_one_set_of_rules():
+    """Chapter 1 teaches the course's rules of thumb as `verdict`; chapter 2 applies the very same
+    function (same code, same thresholds), so the two chapters cannot drift apart again."""
+    rules = {c.name: _functions_named(notebook.read(c.instructor_notebook), "verdict")
+             for c in CHAPTERS}
+    assert len(rules["ch01_keras_api"]) == 1, "chapter 1 defines `verdict` once"
+    assert rules["ch02_sequential"] == rules["ch01_keras_api"], \
+        "chapter 2's `verdict` differs from chapter 1's"

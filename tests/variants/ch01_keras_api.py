@@ -330,4 +330,14 @@ def train_cancer_classifier(x_train, y_train):
     model.fit(x_train, y_train, epochs=30, verbose=0)
     return model
 '''),
+    wrong(EX4, "features standardised outside the model, so predict() on raw features is wrong", '''
+def train_cancer_classifier(x_train, y_train):
+    x = np.asarray(x_train, dtype="float32")
+    x = (x - x.mean(axis=0)) / x.std(axis=0)      # scaled here: the model never holds the scaling
+    model = keras.Sequential([keras.Input(shape=(30,)), layers.Dense(16, activation="relu"),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    model.fit(x, np.asarray(y_train), epochs=8, batch_size=32, verbose=0)
+    return model
+'''),
 ]

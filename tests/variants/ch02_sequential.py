@@ -99,6 +99,9 @@ EX1_VARIANTS = [
                                  "    model = keras.Sequential(["),
                _EX1_COMPILE, before="built = []\n\n\n")
           .replace("    return model\n", "    built.append(model)\n    return model\n")),
+    wrong(EX1, "keras.metrics.Accuracy(): evaluate raises on integer labels and 4 outputs",
+          _ex1(_EX1_LIST, 'optimizer="adam", loss="sparse_categorical_crossentropy", '
+                          "metrics=[keras.metrics.Accuracy()]")),
 ]
 
 

@@ -244,7 +244,7 @@ def detect_overfitting(history_dict):
 ]
 
 # --- Exercise 3: fix the fraud model's recall ---------------------------------------------------------
-# Each right variant must pass for every seed, not only the grader's: tests/measure_ex3.py (the
+# Each right variant must pass for every seed, not only the grader's: tests/ch03_ex3_margin.py (the
 # chapter's margin measurement) grades them over seeds 0-19.
 
 _FRAUD_NET = '''
@@ -302,7 +302,8 @@ def fix_fraud_model(x_train, y_train, x_val, y_val):
     best = ok[np.argmax(precision[ok])]
     return model, np.float32(thresholds[best])
 '''),
-    right(EX3, "functional API, validation data with EarlyStopping, metric objects", '''
+    right(EX3, "no class_weight at all: the plain loss, the threshold does the work; functional API, "
+               "validation data with EarlyStopping, metric objects", '''
 def fix_fraud_model(x_train, y_train, x_val, y_val):
     inputs = keras.Input(shape=(8,))
     hidden = layers.Dense(16, activation="relu")(inputs)
@@ -311,10 +312,9 @@ def fix_fraud_model(x_train, y_train, x_val, y_val):
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
                   metrics=[keras.metrics.Recall(name="recall"), keras.metrics.AUC(curve="PR", name="pr_auc")])
-    share = float(np.mean(y_train))
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     model.fit(x_train, y_train, epochs=12, batch_size=256, verbose=0, validation_data=(x_val, y_val),
-              class_weight={0: 0.5 / (1 - share), 1: 0.5 / share}, callbacks=[stop])
+              callbacks=[stop])
     probabilities = model.predict(x_val, verbose=0).ravel()
     candidates = np.unique(probabilities)[::-1]             # from the highest threshold down
     y_val = np.asarray(y_val).ravel()
@@ -368,6 +368,9 @@ def fix_fraud_model(x_train, y_train, x_val, y_val):
     wrong(EX3, "the threshold as a percentage", _WEIGHTED_FIT + '''    precision, recall, thresholds = precision_recall_curve(y_val, probabilities)
     allowed = recall[:-1] >= 0.85
     return model, 100 * float(thresholds[np.argmax(np.where(allowed, precision[:-1], -1.0))])
+'''),
+    wrong(EX3, "a fixed threshold of 0.01: flags far more transactions than the goal needs",
+          _WEIGHTED_FIT + '''    return model, 0.01
 '''),
 ]
 
