@@ -106,8 +106,9 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     if mode == "assessed":
         _without_self_checks(course / "source" / chapter.name / chapter.instructor_notebook.name)
     _checked_as_graded(course / "source" / chapter.name / chapter.instructor_notebook.name)
-    from nbgrader.apps import NbGraderAPI  # here: importing nbgrader takes about 1 s, which every
-    # grading process would pay for nothing (they import this package, and never release)
+    # Imported here: importing nbgrader takes about 1 s, which every grading process would pay
+    # for nothing (they import this package, and never release).
+    from nbgrader.apps import NbGraderAPI
 
     config = Config()
     config.CourseDirectory.root = str(course)
