@@ -40,13 +40,14 @@ A class is graded by :func:`grade_folder`, with a pool of worker processes
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -60,7 +61,7 @@ from autograder.course import Chapter, find_chapters, get_chapter
 from autograder.execute import KERNEL_ENV, Limits, RunReport, run_notebook
 from autograder.intake import collect
 from autograder.isolation import warm
-from autograder.isolation.sandbox import require_sandbox, warm_server
+from autograder.isolation.sandbox import require_sandbox, shared_warm_server, warm_server
 from autograder.messages import failure_message
 from autograder.pool import run_in_pool
 from autograder.progress import print_progress
@@ -417,6 +418,22 @@ class ClassResult:
     reused: int = 0  # submissions whose record came from the results folder's cache
 
 
+@contextlib.contextmanager
+def _one_server_for_all(key: AnswerKey, limits: Limits, *, workers: int,
+                        scratch: str) -> Iterator[warm.Handover | None]:
+    """With several workers, one warm-kernel server for all of them, ended when they are
+    done: each would otherwise start its own, and every server costs seconds of processor time
+    to start (it imports TensorFlow) and holds hundreds of MB.  One worker starts its own when it
+    first needs it (none if every file is unreadable)."""
+    server = shared_warm_server(limits.sandbox, warm.preload_modules(key.instructor),
+                                KERNEL_ENV, scratch=scratch) if workers > 1 else None
+    try:
+        yield warm.handover(server) if server else None
+    finally:
+        if server:
+            server.close()
+
+
 # How the grader runs the tests, in the key's digest: results graded another way are not reused.
 GRADING_METHOD = b"judge 1"
 
@@ -512,5 +529,7 @@ def grade_folder(
     elif tasks:
         with tempfile.TemporaryDirectory(prefix="autograder-run-",
                                          ignore_cleanup_errors=True) as scratch:
-            run_in_pool(run_task, tasks, workers=workers, scratch=scratch, done=done)
+            run_in_pool(run_task, tasks, workers=workers, scratch=scratch, done=done,
+                        server=lambda: _one_server_for_all(key, limits, workers=workers,
+                                                           scratch=scratch))
     return ClassResult(chapter, tuple(results[i] for i in range(total)), reused)

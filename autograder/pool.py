@@ -1,8 +1,9 @@
 """A pool of worker processes that grade submissions, and what happens when the grader is stopped.
 
 Workers are started with ``spawn`` (a clean interpreter: no inherited TensorFlow state or
-threads).  Each keeps its own warm-kernel server (:mod:`autograder.isolation.warm`) in a scratch
-folder the caller owns.  Whatever way the grader ends, no worker or kernel outlives it:
+threads).  They take their kernels from the warm-kernel server the caller hands them
+(:mod:`autograder.isolation.warm`), or each starts its own, in a scratch folder the caller
+owns.  Whatever way the grader ends, no worker or kernel outlives it:
 
 * Ctrl-C reaches the grader alone (workers start with SIGINT ignored and in their own session);
   the grader then kills every worker at once, not after its current task;
@@ -19,6 +20,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import AbstractContextManager as ContextManager
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -28,11 +30,13 @@ Task = TypeVar("Task")
 Result = TypeVar("Result")
 
 
-def _end_with_grader(grader_pid: int, scratch: str) -> None:
-    """Worker initializer: end this worker when the grader itself is killed, and keep its
-    warm-kernel server's files in ``scratch``, which the grader removes even when it has to
-    kill the worker."""
+def _end_with_grader(grader_pid: int, scratch: str, server: warm.Handover | None) -> None:
+    """Worker initializer: end this worker when the grader itself is killed, take kernels from
+    the grader's warm-kernel ``server`` if there is one, and keep the files of any server of its
+    own in ``scratch``, which the grader removes even when it has to kill the worker."""
     warm.SCRATCH = scratch
+    if server is not None:
+        warm.adopt(server)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
@@ -60,11 +64,22 @@ def _workers_start_deaf_to_ctrl_c() -> Iterator[None]:
 
 
 def run_in_pool(work: Callable[[Task], Result], tasks: Mapping[int, Task], *, workers: int,
-                scratch: str, done: Callable[[int, Result], None]) -> None:
+                scratch: str, done: Callable[[int, Result], None],
+                server: Callable[[], ContextManager[warm.Handover | None]] | None = None) -> None:
     """Run ``work`` on every task, ``workers`` processes at a time, calling ``done(index,
-    result)`` in this process as each one finishes.  ``work`` must be importable by name."""
+    result)`` in this process as each one finishes.  ``work`` must be importable by name.
+    ``server()``, if given, is entered before the workers start and left after they end: the
+    warm-kernel server it gives (if any) is every worker's."""
+    with (server or contextlib.nullcontext)() as shared:
+        _run(work, tasks, workers=workers, scratch=scratch, done=done, server=shared)
+
+
+def _run(work: Callable[[Task], Result], tasks: Mapping[int, Task], *, workers: int,
+         scratch: str, done: Callable[[int, Result], None],
+         server: warm.Handover | None) -> None:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_end_with_grader, initargs=(os.getpid(), scratch))
+                               initializer=_end_with_grader,
+                               initargs=(os.getpid(), scratch, server))
     try:
         with _workers_start_deaf_to_ctrl_c():
             futures = {pool.submit(work, task): index for index, task in tasks.items()}

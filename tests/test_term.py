@@ -327,7 +327,7 @@ def test_the_cache_key_changes_with_every_input():
 
 def _fake_pool(graded: list[str]):
     """A pool that 'grades' by reading the student id, and records who it graded."""
-    def run_in_pool(fn, tasks, *, workers, scratch, done):
+    def run_in_pool(fn, tasks, *, workers, scratch, done, server=None):
         for index, task in tasks.items():
             graded.append(task.student_id)
             done(index, result(task.student_id, digest=grade.digest(task.submission)))
@@ -366,7 +366,7 @@ def test_a_killed_run_keeps_what_it_had_graded(tmp_path, monkeypatch):
         (subs / f"{name}.ipynb").write_text(json.dumps({"cells": [], "who": name}))
     monkeypatch.setattr(grade, "require_sandbox", lambda policy: None)
 
-    def dies_after_one(fn, tasks, *, workers, scratch, done):
+    def dies_after_one(fn, tasks, *, workers, scratch, done, server=None):
         index, task = next(iter(tasks.items()))
         done(index, result(task.student_id))
         raise KeyboardInterrupt

@@ -205,3 +205,18 @@ def warm_server(policy: SandboxPolicy, modules: tuple[str, ...],
         return None
     return warm.server_for(lambda stage: server_command(stage, policy), policy.kernel_limits,
                            modules, env, ready_timeout=policy.warm_start_timeout)
+
+
+def shared_warm_server(policy: SandboxPolicy, modules: tuple[str, ...], env: dict[str, str], *,
+                       scratch: str) -> WarmServer | None:
+    """A warm-kernel server that several grading processes take their kernels from (see
+    :func:`autograder.isolation.warm.adopt`); the caller ends it.  ``None`` when the policy
+    does not want one or it did not start (each process then goes on as :func:`warm_server`
+    says)."""
+    if not (policy.enabled and policy.warm):
+        return None
+    server, _ = warm.start_server(warm.server_key(policy.kernel_limits, modules, env),
+                                  lambda stage: server_command(stage, policy),
+                                  policy.kernel_limits, list(modules), env,
+                                  ready_timeout=policy.warm_start_timeout, scratch=scratch)
+    return server

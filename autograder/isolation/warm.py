@@ -75,20 +75,28 @@ def ipc_folder(workdir: Path) -> Path:
 
 @dataclass
 class WarmServer:
-    """One running warm-kernel server and the folder it shares with the grader."""
+    """One running warm-kernel server and the folder it shares with the grader.  A process
+    that started it holds ``process`` and ends it; a pool worker that was handed it by its
+    grader (:func:`adopt`) holds only its ``pid`` and never ends it."""
 
     key: tuple
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     stage: Path
-    log: Path
+    log: Path | None
     limits: dict[str, int]  # the kernel's limits, as protocol.REQUEST_* keys
+    pid: int = 0
 
     @property
     def socket_path(self) -> Path:
         return self.stage / protocol.SOCKET_NAME
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        try:  # another process's child: running, and not yet a zombie
+            return Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
 
     def kernel_command(self, workdir: Path, connection_file: str) -> list[str]:
         """The command jupyter_client runs in place of a kernel for ``workdir``."""
@@ -100,11 +108,38 @@ class WarmServer:
                 json.dumps(request)]
 
     def close(self) -> None:
+        if self.process is None:  # handed over by the grader, which ends it
+            return
         if self.alive():
             self.process.kill()  # bubblewrap's init dies with it, and every kernel with that
             self.process.wait()
         shutil.rmtree(self.stage, ignore_errors=True)
-        self.log.unlink(missing_ok=True)
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What a grading worker needs to take its kernels from a server its grader started."""
+
+    key: tuple
+    pid: int
+    stage: str
+    limits: tuple[tuple[str, int], ...]
+
+
+def handover(server: WarmServer) -> Handover:
+    assert server.process is not None, "only the process that started a server hands it over"
+    return Handover(server.key, server.process.pid, str(server.stage),
+                    tuple(sorted(server.limits.items())))
+
+
+def adopt(given: Handover) -> None:
+    """Make ``given`` this process's server: :func:`server_for` returns it while it runs (and
+    its settings are asked for), and starts one of this process's own if it has ended."""
+    global _server
+    _server = WarmServer(given.key, None, Path(given.stage), None, dict(given.limits),
+                         pid=given.pid)
 
 
 # Where servers keep their files (None: the system's temporary folder).  A grading run points it
@@ -123,7 +158,7 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], limits: dict[str, in
     ``limits`` what each kernel sets on itself (``protocol.REQUEST_*`` keys); a server that is
     not ready ``ready_timeout`` seconds after its start is given up."""
     global _server
-    key = (tuple(sorted(limits.items())), tuple(modules), tuple(sorted(env.items())))
+    key = server_key(limits, modules, env)
     if key in _unsupported:
         return None
     if _server is not None and _server.key == key and _server.alive():
@@ -142,6 +177,12 @@ def server_for(sandbox_prefix: Callable[[Path], list[str]], limits: dict[str, in
     return server
 
 
+def server_key(limits: dict[str, int], modules: Iterable[str], env: dict[str, str]) -> tuple:
+    """What makes two servers interchangeable: the kernels' limits, the preloaded modules and
+    the environment."""
+    return tuple(sorted(limits.items())), tuple(modules), tuple(sorted(env.items()))
+
+
 def close_server() -> None:
     """End this process's warm-kernel server, if it has one (the next grading starts another)."""
     global _server
@@ -152,11 +193,14 @@ def close_server() -> None:
 
 def start_server(key: tuple, sandbox_prefix: Callable[[Path], list[str]],
                  limits: dict[str, int], modules: list[str], env: dict[str, str], *,
-                 ready_timeout: float) -> tuple[WarmServer | None, str]:
+                 ready_timeout: float,
+                 scratch: str | None = None) -> tuple[WarmServer | None, str]:
     """A new warm-kernel server (the caller closes it), or ``None`` and the reason; one that
-    has not said it is ready within ``ready_timeout`` seconds counts as not started."""
-    stage = Path(tempfile.mkdtemp(prefix="autograder-warm-", dir=SCRATCH))
-    handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log", dir=SCRATCH)
+    has not said it is ready within ``ready_timeout`` seconds counts as not started.  Its files
+    go in ``scratch`` (by default :data:`SCRATCH`)."""
+    scratch = scratch or SCRATCH
+    stage = Path(tempfile.mkdtemp(prefix="autograder-warm-", dir=scratch))
+    handle, log_name = tempfile.mkstemp(prefix="autograder-warm-", suffix=".log", dir=scratch)
     log = Path(log_name)
     script = stage / "server.py"  # the sandbox sees the stage, not the course repository
     shutil.copyfile(ZYGOTE, script)
