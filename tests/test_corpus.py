@@ -13,11 +13,11 @@ from pathlib import Path
 
 import corpus
 import pytest
-from corpus import CORPUS_LIMITS
+from corpus import CORPUS_LIMITS, WAITING_LIMITS
 
 from autograder import reports
 from autograder.course import REPO_ROOT
-from autograder.grade import grade_folder
+from autograder.grade import ClassResult, grade_folder
 from autograder.intake import collect
 from autograder.isolation.sandbox import SandboxPolicy
 from autograder.messages import possible_messages
@@ -39,19 +39,26 @@ def listener():
 @pytest.fixture(scope="session")
 def corpus_run(tmp_path_factory, listener):
     """Every case graded by the local pool, two at a time in warm kernels, as `grade` does by
-    default; with them, the whole-notebook cases (``whole-<name>``), lessons left out."""
+    default; with them, the whole-notebook cases (``whole-<name>``), lessons left out.  The cases
+    that wait for the cell limit run as a second class under a shorter one (corpus.WAITING)."""
     folder = tmp_path_factory.mktemp("corpus")
+    waiting = tmp_path_factory.mktemp("corpus-waiting")
     secret = tmp_path_factory.mktemp("instructor-files") / "gradebook.db"
     secret.write_text("not for students")
     hidden = [str(REPO_ROOT / "source"), str(corpus.CHAPTER.instructor_notebook),
               str(REPO_ROOT / "pyproject.toml"), str(folder / "complete-lean.ipynb"), str(secret)]
     cases = {c.name: c for c in corpus.cases(port=listener, marker=MARKER, hidden_paths=hidden)}
     for case in cases.values():
-        (folder / f"{case.name}.ipynb").write_bytes(case.build())
+        into = waiting if case.name in corpus.WAITING else folder
+        (into / f"{case.name}.ipynb").write_bytes(case.build())
     for name in corpus.WHOLE_NOTEBOOK:
         (folder / f"whole-{name}.ipynb").write_bytes(corpus.whole_notebook_case(name))
-    result = grade_folder(chapter=corpus.CHAPTER, submissions=folder, limits=CORPUS_LIMITS,
-                          workers=2)
+    main = grade_folder(chapter=corpus.CHAPTER, submissions=folder, limits=CORPUS_LIMITS,
+                        workers=2)
+    stopped = grade_folder(chapter=corpus.CHAPTER, submissions=waiting, limits=WAITING_LIMITS,
+                           workers=2)
+    assert sorted(r.student_id for r in stopped.results) == sorted(corpus.WAITING)
+    result = ClassResult(corpus.CHAPTER, main.results + stopped.results)
     return cases, {r.student_id: r for r in result.results}, result, folder
 
 
@@ -83,8 +90,8 @@ def test_feedback_holds_only_words_the_grader_or_the_instructor_wrote(corpus_run
     """Whatever a submission does, each item's message is one of the grader's fixed texts or a
     message written in that check's visible source; no hidden test reaches a feedback page."""
     _, results, result, _ = corpus_run
-    words = CORPUS_LIMITS.in_words()
-    fixed = {"", "not graded", *(stopped_because(s, words) for s in Stop),
+    fixed = {"", "not graded", *(stopped_because(s, limits.in_words()) for s in Stop
+                                 for limits in (CORPUS_LIMITS, WAITING_LIMITS)),
              *(not_run_because(s) for s in [None, *Stop])}
     for r in results.values():
         for t in r.tests:
