@@ -114,8 +114,49 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"processors: {busy1 - busy0:.0f} s busy in {time.monotonic() - start:.0f} s wall "
             f"({share:.0f} % of the machine)")
+    if config.getoption("processor_seconds"):
+        _report_processor_seconds(terminalreporter, config.stash.get(_ITEM_BUSY, []))
 
 
+# `--processor-seconds`, with `-n 0` on an otherwise idle machine: the processor time each test
+# costs (its setup, call and teardown; a shared fixture's grading where it is first set up),
+# from /proc/stat, so that the sandboxed kernels and servers a test starts are counted too
+# (they are not the test's child processes, and per-process counters miss them).
+def pytest_addoption(parser):
+    parser.addoption("--processor-seconds", action="store_true",
+                     help="print the processor-seconds of every test file and the 30 costliest "
+                          "tests (run with -n 0 on an idle machine: the machine's busy time)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not item.config.getoption("processor_seconds"):
+        yield
+        return
+    busy, wall = _machine_busy()[0], time.monotonic()
+    yield
+    item.config.stash.setdefault(_ITEM_BUSY, []).append(
+        (item.nodeid, _machine_busy()[0] - busy, time.monotonic() - wall))
+
+
+def _report_processor_seconds(reporter, rows: list[tuple[str, float, float]]) -> None:
+    if not rows:
+        reporter.write_line("processor-seconds: no test ran in this process (use -n 0)")
+        return
+    files: dict[str, list[float]] = {}
+    for nodeid, busy, wall in rows:
+        entry = files.setdefault(nodeid.split("::")[0], [0.0, 0.0])
+        entry[0], entry[1] = entry[0] + busy, entry[1] + wall
+    reporter.write_sep("=", "processor-seconds per file (busy, wall)")
+    for name, (busy, wall) in sorted(files.items(), key=lambda kv: -kv[1][0]):
+        reporter.write_line(f"{busy:8.1f} {wall:8.1f}  {name}")
+    reporter.write_line(f"{sum(r[1] for r in rows):8.1f} {sum(r[2] for r in rows):8.1f}  all")
+    reporter.write_sep("=", "the 30 costliest tests (busy, wall)")
+    for nodeid, busy, wall in sorted(rows, key=lambda r: -r[1])[:30]:
+        reporter.write_line(f"{busy:8.1f} {wall:8.1f}  {nodeid}")
+
+
+_ITEM_BUSY = pytest.StashKey[list]()
 _MACHINE_START = pytest.StashKey[tuple]()
 
 
