@@ -8,7 +8,8 @@ owns.  Whatever way the grader ends, no worker or kernel outlives it:
 * Ctrl-C reaches the grader alone (workers start with SIGINT ignored and in their own session);
   the grader then kills every worker at once, not after its current task;
 * if the grader is killed, each worker is killed by the kernel (``PR_SET_PDEATHSIG``), and its
-  sandboxed kernel dies with it.
+  sandboxed kernel dies with it; a server the grader started ends with the grader (bubblewrap's
+  ``--die-with-parent``), and every kernel forked from it with that.
 """
 
 from __future__ import annotations
