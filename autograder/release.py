@@ -18,6 +18,7 @@ option in turn; its checks still test the answer's form.  Grading accepts both.
 from __future__ import annotations
 
 import filecmp
+import functools
 import logging
 import os
 import re
@@ -94,6 +95,19 @@ def _checked_as_graded(path: Path) -> None:
     notebook.write(nb, path)
 
 
+@functools.lru_cache(maxsize=1)
+def _empty_gradebook() -> bytes:
+    """A new nbgrader gradebook, empty but for its default course.  nbgrader makes each new one
+    by running its `alembic` command in a process of its own, about 5 s of a chapter's 7 s
+    release; a release copies this one, made once per process."""
+    from nbgrader.api import Gradebook
+
+    with tempfile.TemporaryDirectory(prefix="gradebook-") as tmp:
+        path = Path(tmp) / "gradebook.db"
+        Gradebook(f"sqlite:///{path}").close()
+        return path.read_bytes()
+
+
 def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     """Run nbgrader's generate_assignment on a copy of the chapter; return its release folder."""
     # nbgrader runs the `alembic` command of its own environment to set up the gradebook; it
@@ -110,6 +124,7 @@ def _nbgrader_generate(chapter: Chapter, workdir: Path, *, mode: str) -> Path:
     # for nothing (they import this package, and never release).
     from nbgrader.apps import NbGraderAPI
 
+    (course / "gradebook.db").write_bytes(_empty_gradebook())
     config = Config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
