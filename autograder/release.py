@@ -98,8 +98,8 @@ def _checked_as_graded(path: Path) -> None:
 @functools.lru_cache(maxsize=1)
 def _empty_gradebook() -> bytes:
     """A new nbgrader gradebook, empty but for its default course.  nbgrader makes each new one
-    by running its `alembic` command in a process of its own, about 5 s of a chapter's 7 s
-    release; a release copies this one, made once per process."""
+    by running its `alembic` command in a process of its own (over a second); a release copies
+    this one, made once per process."""
     from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory(prefix="gradebook-") as tmp:
