@@ -27,14 +27,17 @@ CHAPTER_IDS = [c.name for c in CHAPTERS]
 # `make test` runs the suite on two pytest-xdist workers (`-n 2`), scheduled by the groups below.
 # Each file of POOL grades with two kernels at a time (or a two-worker Dask cluster) and shares
 # session fixtures with the others: they form one group, run one after another on one worker, so
-# two gradings never fight for the machine's two cores.  Files that grade one submission at a time
-# (`test_term_run` with one worker, `test_lifetimes`, `test_limits`) run beside that group,
-# as a notebook's nbval cells do.  The other worker takes everything else:
+# two gradings never fight for the machine's two cores.  `test_limits` is in it too: it times the
+# honest notebook after each flood against the others, and beside a two-kernel grading the one
+# after the fork bomb (1.7 times the median alone) once passed three times it.  Files that grade
+# one submission at a time and time nothing (`test_term_run` with one worker, `test_lifetimes`)
+# run beside that group, as a notebook's nbval cells do.  The other worker takes everything else:
 # each notebook's nbval cells (in order, in one kernel), each other test file as a group of its own
 # (its module fixtures are computed once), and the tests of SPLIT one by one (each starts its own
 # kernel or Python and shares nothing).  (xdist's own `--dist loadgroup` renames node ids, which
 # pytest 9 no longer reads; this scheduler groups by the node id as it is.)
-POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py"}
+POOL = {"test_grading.py", "test_corpus.py", "test_cluster.py", "test_variants.py",
+        "test_limits.py"}
 SPLIT = {"test_seeds.py", "test_standalone.py"}
 
 
@@ -53,7 +56,7 @@ def xdist_group(nodeid: str) -> str:
 LONGEST_FIRST = ("pool", "tests/test_seeds.py", "tests/test_browser.py",
                  "source/ch03_fit_metrics", "notebooks/ch03_fit_metrics",
                  "source/ch02_sequential", "notebooks/ch02_sequential", "tests/test_lifetimes.py",
-                 "tests/test_term_run.py", "tests/test_limits.py", "tests/test_release.py",
+                 "tests/test_term_run.py", "tests/test_release.py",
                  "tests/test_standalone.py", "tests/test_check.py")
 
 
