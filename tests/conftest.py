@@ -27,9 +27,9 @@ CHAPTER_IDS = [c.name for c in CHAPTERS]
 # `make test` runs the suite on two pytest-xdist workers (`-n 2`), scheduled by the groups below.
 # Each file of POOL grades with two kernels at a time (or a two-worker Dask cluster) and shares
 # session fixtures with the others: they form one group, run one after another on one worker, so
-# two gradings never fight for the machine's two cores.  `test_limits` is in it too: it times the
-# honest notebook after each flood against the others, and beside a two-kernel grading the one
-# after the fork bomb (1.7 times the median alone) once passed three times it.  Files that grade
+# two gradings never fight for the machine's two cores.  `test_limits` is in it too, since it
+# times honest notebooks against each other (the bound applies to the second honest notebook after
+# each flood; the first overlaps the end of the flood's kernel).  Files that grade
 # one submission at a time and time nothing (`test_term_run` with one worker, `test_lifetimes`)
 # run beside that group, as a notebook's nbval cells do.  The other worker takes everything else:
 # each notebook's nbval cells (in order, in one kernel), each other test file as a group of its own
