@@ -67,8 +67,11 @@ def _run_from_the_top(nb: dict, folder: str) -> tuple[list[dict], float, bool]:
     for cell in node.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    # Only an error's name and value are read here: IPython's plainest report spares the kernel
+    # reading the source of every frame of every cell that raises.
     client = NotebookClient(node, timeout=_CELL_LIMIT, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": folder}})
+                            resources={"metadata": {"path": folder}},
+                            extra_arguments=["--InteractiveShell.xmode=Minimal"])
     started = _time.perf_counter()
     stopped = False
     try:

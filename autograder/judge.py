@@ -69,9 +69,16 @@ def install_source(module: str, extra: str = "") -> str:
     )
 
 
+# No traceback from either kernel reaches anyone: the grader reads an error's name and value
+# only.  IPython's default report reads the source of every frame and looks each frame's module
+# up among all those loaded (with TensorFlow loaded, a third of a second for every check that
+# fails, and again for its history), so both kernels use its plainest report.
+PLAIN_ERRORS = "get_ipython().InteractiveTB.set_mode('Minimal')\n"
+
+
 def student_setup_source() -> str:
     """The first cell of the student's kernel: the exchange, before any student code."""
-    return install_source(MODULE)
+    return install_source(MODULE, PLAIN_ERRORS)
 
 
 def export_source(names: list[str]) -> str:
@@ -145,7 +152,7 @@ def _seed_both():
 
 def judge_setup_source() -> str:
     """The first cell of the judge's kernel: the exchange and the judge's own helpers."""
-    return install_source(MODULE, JUDGE_RUNTIME)
+    return install_source(MODULE, PLAIN_ERRORS + JUDGE_RUNTIME)
 
 
 def judged_source(test_source: str) -> str:
