@@ -9,6 +9,7 @@ both on Debian).  The screenshots are kept in build/test-artifacts/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -70,12 +71,15 @@ def lab(tmp_path_factory):
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "rt"),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("IPYTHONDIR", None)  # IPython's own default error report, as a student has it
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server_log = (ARTIFACTS / "jupyterlab-server.log").open("w", encoding="utf-8")
     server = subprocess.Popen(
         [str(bin_dir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
          f"--LabApp.user_settings_dir={home / 'settings'}",
          f"--LabApp.workspaces_dir={home / 'workspaces'}"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=root, env=env, stdout=server_log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -93,6 +97,7 @@ def lab(tmp_path_factory):
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.kill()
+    server_log.close()
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +120,42 @@ def _open(browser, lab, name: str):
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                            timeout=120_000)
+    _wait_for_kernel(page, lab, f"{CHAPTER.name}/{name}")
     return page
+
+
+def _kernel_state(lab, path: str) -> str | None:
+    """The execution state the server reports for the notebook's kernel (None: no kernel)."""
+    url, token = lab
+    with urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=10) as reply:
+        sessions = json.load(reply)
+    states = [s["kernel"].get("execution_state") for s in sessions
+              if s.get("path") == path and s.get("kernel")]
+    return states[0] if states else None
+
+
+def _wait_for_kernel(page, lab, path: str, timeout: float = 300) -> None:
+    """Until the server reports the notebook's kernel idle.  The notebook's indicator reads
+    idle before a kernel exists, and a command given then brings up "Select Kernel" (seen on a
+    loaded machine); one that comes up meanwhile is answered with the kernel it proposes."""
+    deadline = time.monotonic() + timeout
+    while (state := _kernel_state(lab, path)) != "idle":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path}: no idle kernel after {timeout:.0f} s (state {state}; "
+                                 f"the server's log is in {ARTIFACTS})")
+        _close_dialogs(page)
+        page.wait_for_timeout(1_000)
 
 
 def _close_dialogs(page) -> None:
     """A dialog JupyterLab opened by itself blocks every click (seen twice, on a loaded machine,
     before Run All): its text is printed and logged with a screenshot in the artifacts, and it is
     closed with its default button, else its cancel button, else Escape, as many times as
-    dialogs come up in 60 s.  The test's own assertions still decide."""
+    dialogs come up in 120 s ("Select Kernel" always with its default button: the kernel it
+    proposes).  The test's own assertions still decide."""
     dialogs = page.locator(".jp-Dialog")
     seen: list[str] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while dialogs.count():
         if time.monotonic() > deadline:
             raise AssertionError(f"JupyterLab's dialogs would not close: {seen}")
@@ -137,8 +167,9 @@ def _close_dialogs(page) -> None:
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-unexpected-dialog.png"))
         with (ARTIFACTS / "jupyterlab-unexpected-dialogs.txt").open("a", encoding="utf-8") as log:
             log.write(text + "\n---\n")
-        _dismiss(page, dialog, seen.count(text) - 1)
-        for _ in range(20):  # this dialog gone: none left, or another one in front
+        tried = 0 if text.startswith("Select Kernel") else seen.count(text) - 1
+        _dismiss(page, dialog, tried)
+        for _ in range(60):  # this dialog gone: none left, or another one in front
             if not dialogs.count() or _dialog_text(dialogs.first) != text:
                 break
             page.wait_for_timeout(500)
