@@ -135,15 +135,22 @@ def _kernel_state(lab, path: str) -> str | None:
 
 
 def _wait_for_kernel(page, lab, path: str, timeout: float = 300) -> None:
-    """Until the server reports the notebook's kernel idle.  The notebook's indicator reads
-    idle before a kernel exists, and a command given then brings up "Select Kernel" (seen on a
-    loaded machine); one that comes up meanwhile is answered with the kernel it proposes."""
+    """Until the server reports the notebook's kernel idle.  On a loaded machine JupyterLab
+    can open a notebook before it has the list of kernels: it then starts none and asks with
+    "Select Kernel", "No Kernel" chosen (seen twice, and answering that dialog with its default
+    button left the notebook without a kernel, so Run All asked again).  Such a dialog is
+    answered with Python 3 (:func:`_close_dialogs`); a notebook still without a kernel after
+    20 s is given one through Kernel > Change Kernel."""
     deadline = time.monotonic() + timeout
+    asked = time.monotonic() + 20
     while (state := _kernel_state(lab, path)) != "idle":
         if time.monotonic() > deadline:
             raise AssertionError(f"{path}: no idle kernel after {timeout:.0f} s (state {state}; "
                                  f"the server's log is in {ARTIFACTS})")
         _close_dialogs(page)
+        if state is None and time.monotonic() > asked:
+            _menu(page, "Kernel", "Change Kernel")
+            asked = time.monotonic() + 20
         page.wait_for_timeout(1_000)
 
 
@@ -167,12 +174,26 @@ def _close_dialogs(page) -> None:
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-unexpected-dialog.png"))
         with (ARTIFACTS / "jupyterlab-unexpected-dialogs.txt").open("a", encoding="utf-8") as log:
             log.write(text + "\n---\n")
-        tried = 0 if text.startswith("Select Kernel") else seen.count(text) - 1
+        if text.startswith("Select Kernel"):
+            _choose_python(dialog)
+            tried = 0  # its default button: start the kernel chosen
+        else:
+            tried = seen.count(text) - 1
         _dismiss(page, dialog, tried)
         for _ in range(60):  # this dialog gone: none left, or another one in front
             if not dialogs.count() or _dialog_text(dialogs.first) != text:
                 break
             page.wait_for_timeout(500)
+
+
+def _choose_python(dialog) -> None:
+    """In "Select Kernel", choose the Python 3 kernel (the list may offer "No Kernel" first)."""
+    try:
+        choice = dialog.locator("select").first
+        label = next(o for o in choice.locator("option").all_inner_texts() if "Python 3" in o)
+        choice.select_option(label=label, timeout=10_000)
+    except (playwright_api.Error, StopIteration):
+        pass  # no list, or no Python kernel in it: the default button decides
 
 
 def _dialog_text(dialog) -> str:
