@@ -71,7 +71,6 @@ def lab(tmp_path_factory):
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "rt"),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop("IPYTHONDIR", None)  # IPython's own default error report, as a student has it
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     server_log = (ARTIFACTS / "jupyterlab-server.log").open("w", encoding="utf-8")
     server = subprocess.Popen(
@@ -158,8 +157,8 @@ def _close_dialogs(page) -> None:
     """A dialog JupyterLab opened by itself blocks every click (seen twice, on a loaded machine,
     before Run All): its text is printed and logged with a screenshot in the artifacts, and it is
     closed with its default button, else its cancel button, else Escape, as many times as
-    dialogs come up in 120 s ("Select Kernel" always with its default button: the kernel it
-    proposes).  The test's own assertions still decide."""
+    dialogs come up in 120 s ("Select Kernel" always with Python 3 chosen, then its default
+    button).  The test's own assertions still decide."""
     dialogs = page.locator(".jp-Dialog")
     seen: list[str] = []
     deadline = time.monotonic() + 120
